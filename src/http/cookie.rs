@@ -1,0 +1,1 @@
+//! Cookie parsing and Set-Cookie building (RFC 6265bis).
