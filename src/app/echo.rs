@@ -1,0 +1,76 @@
+//! `/echo`: shows a request back as the server understood it.
+//!
+//! This is the tool for the curl and netcat experiments in the README: send
+//! anything, and see the method, the target split into path and query, the
+//! header fields in the order they arrived, the cookies, and the body after
+//! its framing (Content-Length or chunked) was taken off.
+//!
+//! ```text
+//! POST /echo?q=1 HTTP/1.1                  HTTP/1.1 200 OK
+//! Host: localhost                          content-type: application/json
+//! Content-Length: 5                        …
+//!
+//! hello                                    {"method":"POST","target":"/echo?q=1",
+//!                                           "path":"/echo","query":[["q","1"]],
+//!                                           "version":"HTTP/1.1",
+//!                                           "headers":[["Host","localhost"],…],
+//!                                           "cookies":[],"trailers":[],
+//!                                           "body_length":5,"body":"hello"}
+//! ```
+
+use serde::Serialize;
+
+use crate::http::{Headers, Response, Status};
+use crate::server::Request;
+
+/// The JSON shape of an echoed request.
+#[derive(Serialize)]
+struct Echo<'a> {
+    method: &'a str,
+    target: &'a str,
+    path: &'a str,
+    /// Percent-decoded `name=value` pairs, in order, repeats kept.
+    query: Vec<(String, String)>,
+    version: &'static str,
+    headers: Vec<(&'a str, String)>,
+    trailers: Vec<(&'a str, String)>,
+    body_length: usize,
+    /// The body when it is UTF-8 text; `null` otherwise.
+    body: Option<&'a str>,
+}
+
+/// Answers with the request as JSON.
+pub fn show(request: &Request) -> Response {
+    let head = &request.head;
+    let echo = Echo {
+        method: head.method.as_str(),
+        target: &head.target,
+        path: head.path(),
+        query: form_urlencoded::parse(head.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect(),
+        version: head.version.as_str(),
+        headers: fields(&head.headers),
+        trailers: fields(&request.trailers),
+        body_length: request.body.len(),
+        body: std::str::from_utf8(&request.body).ok(),
+    };
+    match serde_json::to_vec(&echo) {
+        Ok(json) => Response::json_bytes(Status::OK, json),
+        Err(_) => Response::error(Status::INTERNAL_SERVER_ERROR, "could not encode the echo"),
+    }
+}
+
+/// Field values as text; bytes that are not UTF-8 (legal as obs-text) show
+/// as U+FFFD.
+fn fields(headers: &Headers) -> Vec<(&str, String)> {
+    headers
+        .iter()
+        .map(|field| {
+            (
+                field.name.as_str(),
+                String::from_utf8_lossy(&field.value).into_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,110 @@
+//! Method + path → endpoint, and the answers that need no endpoint.
+//!
+//! The table below is the whole surface of the server. Routing looks only at
+//! the method and the path, so it can run on the head alone, before the body
+//! is read:
+//!
+//! - a path not in the table: **404**;
+//! - a path in the table with a method it does not take: **405** with an
+//!   `Allow` field listing the ones it does (RFC 9110 §15.5.6);
+//! - a method the server does not implement at all (`TRACE`, `CONNECT`, an
+//!   unknown token): **501** (RFC 9110 §15.6.2);
+//! - `OPTIONS` on a path, or `OPTIONS *` for the whole server: **204** with
+//!   `Allow`.
+//!
+//! `HEAD` is allowed wherever `GET` is: the connection loop sends the same
+//! head and no body.
+
+use crate::http::{Method, Response, Status};
+
+/// A handler the router can send a request to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /health`
+    Health,
+    /// `/echo`, any of the common methods.
+    Echo,
+}
+
+/// Where a request goes.
+#[derive(Debug)]
+pub enum Routing {
+    /// To an endpoint's handler.
+    Endpoint(Endpoint),
+    /// Nowhere: this response answers it.
+    Answered(Response),
+}
+
+/// The route table: a path, the methods it takes, its endpoint.
+const ROUTES: &[(&str, &[Method], Endpoint)] = &[
+    ("/health", &[Method::Get], Endpoint::Health),
+    (
+        "/echo",
+        &[
+            Method::Get,
+            Method::Post,
+            Method::Put,
+            Method::Patch,
+            Method::Delete,
+        ],
+        Endpoint::Echo,
+    ),
+];
+
+/// Routes a request by its method and path.
+pub fn route(method: &Method, path: &str) -> Routing {
+    if matches!(method, Method::Trace | Method::Connect | Method::Other(_)) {
+        return Routing::Answered(Response::error(
+            Status::NOT_IMPLEMENTED,
+            "method not implemented",
+        ));
+    }
+    if path == "*" {
+        // Only OPTIONS may use the asterisk target; the parser enforces that.
+        return Routing::Answered(
+            Response::new(Status::NO_CONTENT).header("allow", server_allow()),
+        );
+    }
+    let Some((_, methods, endpoint)) = ROUTES.iter().find(|(route_path, _, _)| *route_path == path)
+    else {
+        return Routing::Answered(Response::error(Status::NOT_FOUND, "no such resource"));
+    };
+    let allowed = |candidate: &Method| {
+        methods.contains(candidate)
+            || (*candidate == Method::Head && methods.contains(&Method::Get))
+    };
+    if *method == Method::Options {
+        Routing::Answered(Response::new(Status::NO_CONTENT).header("allow", allow_value(methods)))
+    } else if allowed(method) {
+        Routing::Endpoint(*endpoint)
+    } else {
+        Routing::Answered(
+            Response::error(Status::METHOD_NOT_ALLOWED, "method not allowed here")
+                .header("allow", allow_value(methods)),
+        )
+    }
+}
+
+/// The `Allow` value for one route: its methods, plus HEAD where GET is,
+/// plus OPTIONS, which every route answers.
+fn allow_value(methods: &[Method]) -> String {
+    let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    if methods.contains(&Method::Get) {
+        names.push("HEAD");
+    }
+    names.push("OPTIONS");
+    names.join(", ")
+}
+
+/// The `Allow` value for `OPTIONS *`: every method some route takes.
+fn server_allow() -> String {
+    let mut all: Vec<Method> = Vec::new();
+    for (_, methods, _) in ROUTES {
+        for method in *methods {
+            if !all.contains(method) {
+                all.push(method.clone());
+            }
+        }
+    }
+    allow_value(&all)
+}

@@ -1,0 +1,691 @@
+//! Reading a request head: the request line and the header fields.
+//!
+//! ```text
+//! POST /echo?x=1 HTTP/1.1\r\n          request-line = method SP request-target SP HTTP-version
+//! Host: example.test\r\n               field-line   = field-name ":" OWS field-value OWS
+//! Content-Length: 5\r\n
+//! \r\n                                 an empty line ends the head
+//! hello                                the body; its length comes from the head
+//! ```
+//!
+//! [`parse_head`] is a pure function over a byte slice, shaped like httparse:
+//! it returns [`Parsed::Complete`] with the head and how many bytes it used,
+//! [`Parsed::Partial`] when the head has not fully arrived yet, or a
+//! [`ParseError`]. It never reads a socket, so tests and fuzzers call it
+//! directly, and the connection loop calls it again each time more bytes come.
+//!
+//! httparse does the tokenizing: it finds the method, target, version and each
+//! `name: value` pair, and rejects bytes the grammar forbids (NUL and other
+//! controls in values, whitespace before the colon, folded lines). Everything
+//! that decides what the bytes *mean* is here: limits, the Host rules, and
+//! above all how long the body is, which is where request smuggling lives.
+//!
+//! # Line endings
+//!
+//! RFC 9112 §2.2 lets a server accept a bare LF as a line ending, and
+//! httparse does. We do not: a request whose head holds an LF without its CR
+//! is rejected with 400. Two parsers that disagree on where a line ends
+//! disagree on where a header ends, and a proxy in front of us that reads
+//! `X: a\nTransfer-Encoding: chunked` as one header while we read two is a
+//! smuggling channel. Every real client sends CRLF; `printf '...\r\n' | nc`
+//! and `nc -C` do too.
+
+use std::fmt;
+
+use crate::http::error::ParseError;
+use crate::http::limits::{Limits, MAX_HEADERS_CAP};
+
+/// The outcome of feeding bytes to a parser that may need more of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed<T> {
+    /// A whole value, and how many bytes of the input it took.
+    Complete(T, usize),
+    /// The input ends before the value does; call again with more bytes.
+    Partial,
+}
+
+/// A request method (RFC 9110 §9).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`: read a resource; never changes state.
+    Get,
+    /// `HEAD`: `GET` without the body.
+    Head,
+    /// `POST`: process the enclosed body.
+    Post,
+    /// `PUT`: replace a resource with the body.
+    Put,
+    /// `PATCH`: change part of a resource.
+    Patch,
+    /// `DELETE`: remove a resource.
+    Delete,
+    /// `OPTIONS`: which methods a resource (or, with `*`, the server) allows.
+    Options,
+    /// `CONNECT`: open a tunnel; a proxy's method, which we do not implement.
+    Connect,
+    /// `TRACE`: echo the request; off on most servers, and off here.
+    Trace,
+    /// Any other token: syntactically a method, but not one we know (501).
+    Other(Box<str>),
+}
+
+impl Method {
+    /// Maps a method token to a `Method`. Methods are case-sensitive: `get`
+    /// is a different (unknown) method from `GET`.
+    pub fn from_token(token: &str) -> Method {
+        match token {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "OPTIONS" => Method::Options,
+            "CONNECT" => Method::Connect,
+            "TRACE" => Method::Trace,
+            other => Method::Other(other.into()),
+        }
+    }
+
+    /// The method as it appears on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Connect => "CONNECT",
+            Method::Trace => "TRACE",
+            Method::Other(token) => token,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The HTTP versions this server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: one request per connection unless the client asks for
+    /// `Connection: keep-alive`; no chunked bodies.
+    Http10,
+    /// HTTP/1.1: persistent connections by default, chunked bodies, Host required.
+    Http11,
+}
+
+impl Version {
+    /// `HTTP/1.0` or `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// One header field as received: the name keeps its case (for display), the
+/// value is bytes, because HTTP allows non-UTF-8 (obs-text) in values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The field name, as the client spelled it.
+    pub name: String,
+    /// The field value, without surrounding whitespace.
+    pub value: Vec<u8>,
+}
+
+/// The header fields of a request, in the order they arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<Header>);
+
+impl Headers {
+    /// The value of the first field called `name` (compared case-insensitively,
+    /// as field names are).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| header.value.as_slice())
+    }
+
+    /// The value of the first field called `name`, if it is valid UTF-8.
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .and_then(|value| std::str::from_utf8(value).ok())
+    }
+
+    /// Every value of the fields called `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.0
+            .iter()
+            .filter(move |header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| header.value.as_slice())
+    }
+
+    /// Every field, in the order received.
+    pub fn iter(&self) -> impl Iterator<Item = &Header> {
+        self.0.iter()
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no fields at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a field at the end.
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
+        self.0.push(Header {
+            name: name.into(),
+            value: value.into(),
+        });
+    }
+}
+
+/// How the body of a request is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body at all.
+    None,
+    /// Exactly this many bytes follow the head.
+    Length(u64),
+    /// A chunked body follows; its end is the zero-size chunk.
+    Chunked,
+}
+
+/// What the client's `Expect` field asks of us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Expectation {
+    /// No expectation.
+    #[default]
+    None,
+    /// `100-continue`: the client waits for `100 Continue` before it sends the
+    /// body, so we can refuse a body (413, 404, …) before it is uploaded.
+    Continue,
+    /// Anything else: answered with 417.
+    Unsupported,
+}
+
+/// A parsed request head, with its meaning worked out: how the body is framed,
+/// whether the connection persists, what the client expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    /// The method.
+    pub method: Method,
+    /// The request-target exactly as sent: `/path?query`, an absolute URI,
+    /// `host:port` for CONNECT, or `*`.
+    pub target: String,
+    /// The protocol version.
+    pub version: Version,
+    /// Every header field, in order.
+    pub headers: Headers,
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// Whether the client lets the connection persist after this exchange.
+    pub keep_alive: bool,
+    /// What the client expects before it sends the body.
+    pub expect: Expectation,
+}
+
+impl RequestHead {
+    /// The path part of the target, without the query: `/echo` for
+    /// `/echo?x=1` and for `http://host/echo?x=1`; `*` for `OPTIONS *`.
+    pub fn path(&self) -> &str {
+        let origin = origin_part(&self.target);
+        origin.split('?').next().unwrap_or(origin)
+    }
+
+    /// The query part of the target (after `?`), if any.
+    pub fn query(&self) -> Option<&str> {
+        origin_part(&self.target)
+            .split_once('?')
+            .map(|(_, query)| query)
+    }
+
+    /// Writes the head back as bytes that [`parse_head`] reads as this same
+    /// head. Tests and the fuzzer use it to check that parsing loses nothing.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use groundup::http::{parse_head, Limits, Parsed};
+    ///
+    /// let bytes = b"GET /a?b=c HTTP/1.1\r\nHost: x\r\n\r\n";
+    /// let Ok(Parsed::Complete(head, used)) = parse_head(bytes, &Limits::default()) else {
+    ///     panic!("a valid request parses");
+    /// };
+    /// assert_eq!(used, bytes.len());
+    /// assert_eq!(head.path(), "/a");
+    /// let mut again = Vec::new();
+    /// head.encode(&mut again);
+    /// assert_eq!(again, bytes);
+    /// ```
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.target.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.version.as_str().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        for header in self.headers.iter() {
+            out.extend_from_slice(header.name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&header.value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The `/path?query` part of a target: the target itself in origin-form, the
+/// part after the authority in absolute-form (`/` when that is empty).
+fn origin_part(target: &str) -> &str {
+    match target.find("://") {
+        Some(scheme_end) if !target.starts_with('/') => {
+            let rest = &target[scheme_end + 3..];
+            match rest.find(['/', '?']) {
+                Some(path_start) => &rest[path_start..],
+                None => "/",
+            }
+        }
+        _ => target,
+    }
+}
+
+/// Parses a request head from the start of `buf`.
+///
+/// # Returns
+///
+/// - `Ok(Parsed::Complete(head, n))`: the head is whole; the body (if any)
+///   starts at `buf[n]`.
+/// - `Ok(Parsed::Partial)`: more bytes are needed. The caller must keep its
+///   own deadline; the size limits are checked here, so a growing buffer ends
+///   in an error rather than growing forever.
+///
+/// # Errors
+///
+/// A [`ParseError`] for anything that breaks HTTP/1.1 or `limits`. Any error
+/// means the connection can no longer be trusted to be in step with the client.
+///
+/// # Example
+///
+/// ```
+/// use groundup::http::{parse_head, Framing, Limits, Parsed, ParseError};
+///
+/// let limits = Limits::default();
+/// assert_eq!(parse_head(b"GET / HTTP/1.1\r\nHo", &limits), Ok(Parsed::Partial));
+///
+/// let smuggle = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\
+///                 Transfer-Encoding: chunked\r\n\r\n";
+/// assert_eq!(
+///     parse_head(smuggle, &limits),
+///     Err(ParseError::TransferEncodingWithContentLength)
+/// );
+/// ```
+pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, ParseError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS_CAP];
+    let mut request = httparse::Request::new(&mut slots[..limits.max_headers.min(MAX_HEADERS_CAP)]);
+
+    let head_len = match request.parse(buf) {
+        Ok(httparse::Status::Complete(head_len)) => head_len,
+        Ok(httparse::Status::Partial) => {
+            check_partial(buf, limits)?;
+            return Ok(Parsed::Partial);
+        }
+        Err(error) => return Err(classify_httparse_error(error, buf, limits)),
+    };
+
+    if head_len > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge);
+    }
+    check_line_endings(&buf[..head_len])?;
+
+    // httparse reported Complete, which it only does after filling in the
+    // method, path and version.
+    let (Some(method), Some(target), Some(minor)) = (request.method, request.path, request.version)
+    else {
+        return Err(ParseError::BadRequestLine);
+    };
+    if target.len() > limits.max_target_bytes {
+        return Err(ParseError::TargetTooLong);
+    }
+    let method = Method::from_token(method);
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    check_target_form(&method, target)?;
+
+    let meaning = read_fields(request.headers, version)?;
+    let framing = body_framing(&meaning, version, limits)?;
+
+    // Persistence (RFC 9112 §9.3): HTTP/1.1 persists unless told `close`;
+    // HTTP/1.0 closes unless told `keep-alive`.
+    let keep_alive =
+        !meaning.connection_close && (version == Version::Http11 || meaning.connection_keep_alive);
+    // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request
+    // must be ignored, since 1.0 clients cannot have meant it.
+    let expect = match (meaning.expect, version) {
+        (Expectation::Continue, Version::Http10) => Expectation::None,
+        (expect, _) => expect,
+    };
+
+    let mut headers = Headers::default();
+    for field in request.headers.iter() {
+        headers.push(field.name, field.value);
+    }
+
+    Ok(Parsed::Complete(
+        RequestHead {
+            method,
+            target: target.to_owned(),
+            version,
+            headers,
+            framing,
+            keep_alive,
+            expect,
+        },
+        head_len,
+    ))
+}
+
+/// Limits that apply before the head is whole, so that a client cannot make
+/// us buffer without end: a request line whose target is already too long is
+/// 414 at once, and a head past its size is 431.
+fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = &buf[..line_end];
+    if let Some(method_end) = line.iter().position(|&b| b == b' ') {
+        let after_method = &line[method_end + 1..];
+        let target_len = after_method
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(after_method.len());
+        if target_len > limits.max_target_bytes {
+            return Err(ParseError::TargetTooLong);
+        }
+    }
+    if buf.len() > limits.max_head_bytes {
+        return Err(ParseError::HeadTooLarge);
+    }
+    check_line_endings(buf)
+}
+
+/// Rejects an LF that is not preceded by CR (see the module docs).
+/// httparse already rejects a CR that is not followed by LF.
+fn check_line_endings(head: &[u8]) -> Result<(), ParseError> {
+    let mut previous = 0u8;
+    for &byte in head {
+        if byte == b'\n' && previous != b'\r' {
+            return Err(ParseError::BadLineEnding);
+        }
+        previous = byte;
+    }
+    Ok(())
+}
+
+/// Turns httparse's verdict into ours, looking at the bytes where httparse's
+/// error alone is too coarse to tell the client what was wrong.
+fn classify_httparse_error(error: httparse::Error, buf: &[u8], limits: &Limits) -> ParseError {
+    match error {
+        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
+        httparse::Error::HeaderValue => ParseError::BadHeaderValue,
+        httparse::Error::NewLine => ParseError::BadLineEnding,
+        httparse::Error::HeaderName => {
+            if has_folded_line(buf) {
+                ParseError::ObsFold
+            } else {
+                ParseError::BadHeaderName
+            }
+        }
+        httparse::Error::Version => {
+            if names_a_version(buf) {
+                ParseError::UnsupportedVersion
+            } else {
+                ParseError::BadRequestLine
+            }
+        }
+        httparse::Error::Token | httparse::Error::Status => {
+            // A target that is over-long *and* malformed is reported as long:
+            // that is the more useful thing to know.
+            match check_partial(buf, limits) {
+                Err(ParseError::TargetTooLong) => ParseError::TargetTooLong,
+                _ => ParseError::BadRequestLine,
+            }
+        }
+    }
+}
+
+/// Whether a header line starts with whitespace: obs-fold (RFC 9112 §5.2).
+fn has_folded_line(buf: &[u8]) -> bool {
+    buf.windows(2)
+        .any(|pair| pair[0] == b'\n' && (pair[1] == b' ' || pair[1] == b'\t'))
+}
+
+/// Whether the request line ends in a well-formed `HTTP/d.d` that httparse
+/// refused, i.e. a real version we do not speak (505) rather than junk (400).
+fn names_a_version(buf: &[u8]) -> bool {
+    let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
+    let line = &buf[..line_end.unwrap_or(buf.len())];
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+        if major.is_ascii_digit() && minor.is_ascii_digit())
+}
+
+/// Which request-target forms (RFC 9112 §3.2) each method may use.
+fn check_target_form(method: &Method, target: &str) -> Result<(), ParseError> {
+    let valid = if target == "*" {
+        // asterisk-form: only for a server-wide OPTIONS.
+        *method == Method::Options
+    } else if target.starts_with('/') {
+        // origin-form: the usual case.
+        true
+    } else if *method == Method::Connect {
+        // authority-form: host:port, only for CONNECT.
+        !target.contains('/') && target.contains(':')
+    } else {
+        // absolute-form: what a client sends to a proxy; servers must accept it.
+        is_absolute_http_uri(target)
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(ParseError::BadTarget)
+    }
+}
+
+fn is_absolute_http_uri(target: &str) -> bool {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        && is_valid_host(authority.as_bytes())
+        && !authority.is_empty()
+}
+
+/// What the header fields say about framing and the connection, gathered in
+/// one pass over them.
+#[derive(Default)]
+struct FieldMeaning {
+    host_count: usize,
+    content_length: Option<u64>,
+    content_length_count: usize,
+    /// Transfer codings, in order, across every Transfer-Encoding field.
+    transfer_codings: Vec<String>,
+    has_transfer_encoding: bool,
+    connection_close: bool,
+    connection_keep_alive: bool,
+    expect: Expectation,
+}
+
+fn read_fields(
+    fields: &[httparse::Header<'_>],
+    version: Version,
+) -> Result<FieldMeaning, ParseError> {
+    let mut meaning = FieldMeaning::default();
+    for field in fields {
+        let name = field.name;
+        let value = field.value;
+        if name.eq_ignore_ascii_case("host") {
+            meaning.host_count += 1;
+            if !is_valid_host(value) {
+                return Err(ParseError::BadHost);
+            }
+        } else if name.eq_ignore_ascii_case("content-length") {
+            meaning.content_length_count += 1;
+            meaning.content_length = Some(parse_content_length(value)?);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            meaning.has_transfer_encoding = true;
+            for coding in list_elements(value) {
+                meaning.transfer_codings.push(coding.to_ascii_lowercase());
+            }
+        } else if name.eq_ignore_ascii_case("connection") {
+            for option in list_elements(value) {
+                if option.eq_ignore_ascii_case("close") {
+                    meaning.connection_close = true;
+                } else if option.eq_ignore_ascii_case("keep-alive") {
+                    meaning.connection_keep_alive = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case("expect") {
+            for expectation in list_elements(value) {
+                meaning.expect = match (
+                    meaning.expect,
+                    expectation.eq_ignore_ascii_case("100-continue"),
+                ) {
+                    (Expectation::Unsupported, _) | (_, false) => Expectation::Unsupported,
+                    (_, true) => Expectation::Continue,
+                };
+            }
+        }
+    }
+    match (meaning.host_count, version) {
+        (0, Version::Http11) => return Err(ParseError::MissingHost),
+        (2.., _) => return Err(ParseError::DuplicateHost),
+        _ => {}
+    }
+    if meaning.content_length_count > 1 {
+        return Err(ParseError::DuplicateContentLength);
+    }
+    Ok(meaning)
+}
+
+/// The body framing rules of RFC 9112 §6.3, in the order the RFC gives them
+/// (steps 1 and 2 concern responses and CONNECT tunnels, which we never parse):
+///
+/// 3. Transfer-Encoding and Content-Length together: the RFC lets a server
+///    drop Content-Length and go on; we reject the request, because the pair
+///    only ever appears when someone is trying to make two servers disagree.
+///    Transfer-Encoding in HTTP/1.0 is also rejected (§6.1).
+/// 4. Transfer-Encoding whose final coding is chunked: read chunks. If the
+///    final coding is anything else, the length cannot be known: 400.
+/// 5. A Content-Length that is not a single valid number: 400.
+/// 6. A valid Content-Length: read exactly that many bytes.
+/// 7. Neither: a request has no body.
+fn body_framing(
+    meaning: &FieldMeaning,
+    version: Version,
+    limits: &Limits,
+) -> Result<Framing, ParseError> {
+    if meaning.has_transfer_encoding {
+        if version == Version::Http10 {
+            return Err(ParseError::TransferEncodingOnHttp10);
+        }
+        if meaning.content_length_count > 0 {
+            return Err(ParseError::TransferEncodingWithContentLength);
+        }
+        let Some((last, earlier)) = meaning.transfer_codings.split_last() else {
+            return Err(ParseError::ChunkedNotFinal);
+        };
+        if last != "chunked" {
+            return Err(ParseError::ChunkedNotFinal);
+        }
+        if earlier.iter().any(|coding| coding == "chunked") {
+            return Err(ParseError::RepeatedChunked);
+        }
+        if !earlier.is_empty() {
+            return Err(ParseError::UnsupportedTransferCoding);
+        }
+        return Ok(Framing::Chunked);
+    }
+    match meaning.content_length {
+        Some(length) if length > limits.max_body_bytes => Err(ParseError::BodyTooLarge),
+        Some(0) | None => Ok(Framing::None),
+        Some(length) => Ok(Framing::Length(length)),
+    }
+}
+
+/// `Content-Length = 1*DIGIT`: no sign, no spaces, no list, and a value
+/// that fits in 64 bits (checked, never wrapped).
+fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
+    if value.is_empty() {
+        return Err(ParseError::BadContentLength);
+    }
+    value.iter().try_fold(0u64, |length, &byte| {
+        if !byte.is_ascii_digit() {
+            return Err(ParseError::BadContentLength);
+        }
+        length
+            .checked_mul(10)
+            .and_then(|length| length.checked_add(u64::from(byte - b'0')))
+            .ok_or(ParseError::BadContentLength)
+    })
+}
+
+/// The elements of a comma-separated field value (RFC 9110 §5.6.1), trimmed,
+/// with empty elements skipped as the RFC asks. Non-UTF-8 elements are kept
+/// as an empty-never-matching marker so they cannot be mistaken for a known
+/// token.
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &str> {
+    value
+        .split(|&b| b == b',')
+        .map(|element| {
+            std::str::from_utf8(element)
+                .unwrap_or("\u{fffd}")
+                .trim_matches([' ', '\t'])
+        })
+        .filter(|element| !element.is_empty())
+}
+
+/// `Host = uri-host [ ":" port ]`, checked by character class: the letters,
+/// digits and punctuation a registered name, IPv4 or bracketed IPv6 address
+/// and port may contain. An empty Host is allowed (RFC 9112 §3.2, for targets
+/// without an authority).
+fn is_valid_host(value: &[u8]) -> bool {
+    value.iter().all(|&b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'%'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'['
+                    | b']'
+            )
+    })
+}

@@ -1,0 +1,451 @@
+//! One connection's life: read → parse → dispatch → write, then again.
+//!
+//! ```text
+//!           ┌──────────── keep-alive ◄─────────────┐
+//!           ▼                                      │
+//!   read head ──► check head ──► [100 Continue] ──► read body ──► call ──► write
+//!       │              │                                │
+//!  idle/EOF: close   refused: respond, then drain the   bad framing: 4xx, close
+//!  bad head: 4xx,    body (small) or close (large)
+//!  close
+//! ```
+//!
+//! The loop owns two buffers. Bytes read from the socket go into `read_buf`
+//! and the sans-IO parsers take what they can from its front; whatever they
+//! leave is the start of the next (pipelined) request. Responses are encoded
+//! into `write_buf`, which is flushed when there is no further request already
+//! waiting in `read_buf`, so sixteen pipelined requests get their sixteen
+//! responses in one write.
+//!
+//! Three clocks bound a client: the idle timeout between requests, the head
+//! deadline from a request's first byte to its blank line (slowloris ends
+//! here with 408), and the body deadline. Writes have their own timeout, so a
+//! client that stops reading cannot hold a task forever.
+//!
+//! When we cannot trust the framing any more (a parse error, a timeout, a body
+//! we will not read), the response says `connection: close` and we close:
+//! first our sending side, then we read and discard for a moment so the
+//! client gets our response instead of a TCP reset.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
+use crate::http::{
+    Body, BodyDecoder, BodyStream, Expectation, Framing, Limits, Method, ParseError, Parsed,
+    RequestHead, Response, ResponseFraming, Status, Version, parse_head,
+};
+use crate::server::date;
+use crate::server::service::{Request, Service};
+
+/// Read this much at a time. Most heads fit in one read.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// Responses pile up in the write buffer while pipelined requests are waiting
+/// to be answered; past this size they are sent anyway.
+const WRITE_BATCH: usize = 64 * 1024;
+
+/// After deciding to close, how long and how much we keep reading (and
+/// discarding) so the client can see our last response. Closing a socket with
+/// unread data makes the kernel send a reset, which can destroy the response
+/// in flight.
+const LINGER_TIME: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// Serves one accepted connection until it closes.
+pub async fn serve<S: Service>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<S>,
+    limits: Arc<Limits>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut connection = Connection {
+        stream,
+        peer,
+        service,
+        limits,
+        shutdown,
+        read_buf: Vec::with_capacity(READ_CHUNK),
+        write_buf: Vec::with_capacity(READ_CHUNK),
+    };
+    connection.run().await;
+}
+
+struct Connection<S> {
+    stream: TcpStream,
+    peer: SocketAddr,
+    service: Arc<S>,
+    limits: Arc<Limits>,
+    /// Turns true when the server starts shutting down: we finish the request
+    /// in hand, say `connection: close`, and stop.
+    shutdown: watch::Receiver<bool>,
+    read_buf: Vec<u8>,
+    write_buf: Vec<u8>,
+}
+
+/// What the connection does after an exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Read the next request.
+    KeepAlive,
+    /// Close, lingering so the last response arrives.
+    Close,
+    /// Close at once: the peer is gone or broke the connection.
+    Abort,
+}
+
+/// Why reading stopped before the bytes we wanted arrived.
+enum ReadError {
+    /// The peer closed its side.
+    Eof,
+    /// The deadline passed.
+    TimedOut,
+    /// The socket failed.
+    Io,
+}
+
+impl<S: Service> Connection<S> {
+    async fn run(&mut self) {
+        let next = loop {
+            let next = match self.read_head().await {
+                Ok(Some(head)) => self.exchange(head).await,
+                Ok(None) => Next::Abort,
+                Err(error) => self.reject(error.status(), &error.to_string()).await,
+            };
+            if next != Next::KeepAlive {
+                break next;
+            }
+        };
+        if next == Next::Close {
+            self.close_gracefully().await;
+        }
+    }
+
+    /// Reads until a whole head is buffered, and parses it.
+    ///
+    /// `Ok(None)` means the connection ended without a request to answer: the
+    /// client closed it between requests, it sat idle too long, or the server
+    /// is shutting down.
+    async fn read_head(&mut self) -> Result<Option<RequestHead>, HeadError> {
+        // The head deadline starts with the request's first byte, not when
+        // the connection went idle: an idle keep-alive connection is fine,
+        // a request that takes ten seconds to send its header is not.
+        let mut deadline = None;
+        loop {
+            if !self.read_buf.is_empty() {
+                deadline.get_or_insert_with(|| Instant::now() + self.limits.header_read_timeout);
+                match parse_head(&self.read_buf, &self.limits) {
+                    Ok(Parsed::Complete(head, used)) => {
+                        self.read_buf.drain(..used);
+                        return Ok(Some(head));
+                    }
+                    Ok(Parsed::Partial) => {}
+                    Err(error) => return Err(HeadError::Parse(error)),
+                }
+            }
+            // Anything already answered goes out before we wait for more.
+            if self.flush().await.is_err() {
+                return Ok(None);
+            }
+            let read = match deadline {
+                Some(deadline) => self.read_more_until(deadline).await,
+                None => self.read_when_idle().await,
+            };
+            match read {
+                Ok(()) => {}
+                Err(ReadError::TimedOut) if deadline.is_some() => return Err(HeadError::TimedOut),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Waits for the first byte of a request, for at most the idle timeout,
+    /// and not at all once shutdown has begun.
+    async fn read_when_idle(&mut self) -> Result<(), ReadError> {
+        if *self.shutdown.borrow() {
+            return Err(ReadError::Eof);
+        }
+        let idle_deadline = Instant::now() + self.limits.idle_timeout;
+        let mut shutdown = self.shutdown.clone();
+        tokio::select! {
+            read = self.read_more_until(idle_deadline) => read,
+            _ = shutdown.wait_for(|&stopping| stopping) => Err(ReadError::Eof),
+        }
+    }
+
+    /// Reads more bytes into `read_buf`, or fails at `deadline`.
+    async fn read_more_until(&mut self, deadline: Instant) -> Result<(), ReadError> {
+        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 2 {
+            self.read_buf.reserve(READ_CHUNK);
+        }
+        match timeout_at(deadline, self.stream.read_buf(&mut self.read_buf)).await {
+            Err(_) => Err(ReadError::TimedOut),
+            Ok(Err(_)) => Err(ReadError::Io),
+            Ok(Ok(0)) => Err(ReadError::Eof),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+
+    /// Everything after the head: refuse early, or read the body, call the
+    /// service and write its response.
+    async fn exchange(&mut self, head: RequestHead) -> Next {
+        let refusal = if head.expect == Expectation::Unsupported {
+            Some(Response::error(
+                Status::EXPECTATION_FAILED,
+                "only Expect: 100-continue is supported",
+            ))
+        } else {
+            self.service.check_head(&head)
+        };
+        if let Some(response) = refusal {
+            return self.refuse(&head, response).await;
+        }
+
+        if head.expect == Expectation::Continue && head.framing != Framing::None {
+            encode_continue(&mut self.write_buf, head.version);
+            if self.flush().await.is_err() {
+                return Next::Abort;
+            }
+        }
+
+        let mut decoder = BodyDecoder::new(head.framing, &self.limits);
+        let body = match self.read_body(&mut decoder).await {
+            Ok(body) => body,
+            Err(BodyError::Parse(error)) => {
+                return self.reject(error.status(), &error.to_string()).await;
+            }
+            Err(BodyError::Read(ReadError::TimedOut)) => {
+                return self
+                    .reject(Status::REQUEST_TIMEOUT, "request body timed out")
+                    .await;
+            }
+            Err(BodyError::Read(_)) => return Next::Abort,
+        };
+
+        let keep_alive = head.keep_alive;
+        let version = head.version;
+        let head_only = head.method == Method::Head;
+        let request = Request {
+            head,
+            body,
+            trailers: decoder.take_trailers(),
+            peer: self.peer,
+        };
+        let response = self.service.call(request).await;
+        let keep_alive = keep_alive && !*self.shutdown.borrow();
+        self.respond(response, version, head_only, keep_alive).await
+    }
+
+    /// Answers a request whose body we decided not to read. A small body is
+    /// read and thrown away so the connection can carry on; a large one, or
+    /// one the client is holding back for a `100 Continue` that will never
+    /// come, means we close instead.
+    async fn refuse(&mut self, head: &RequestHead, response: Response) -> Next {
+        let drainable = match head.framing {
+            Framing::None => true,
+            _ if head.expect == Expectation::Continue => false,
+            Framing::Length(length) => length <= self.limits.max_drain_bytes,
+            // A chunked body's size is unknown until it is read; try, and
+            // close if it turns out too large.
+            Framing::Chunked => true,
+        };
+        let keep_alive = head.keep_alive && drainable && !*self.shutdown.borrow();
+        let next = self
+            .respond(
+                response,
+                head.version,
+                head.method == Method::Head,
+                keep_alive,
+            )
+            .await;
+        if next != Next::KeepAlive {
+            return next;
+        }
+        let drain_limits = Limits {
+            max_body_bytes: self.limits.max_drain_bytes,
+            ..Limits::clone(&self.limits)
+        };
+        let mut decoder = BodyDecoder::new(head.framing, &drain_limits);
+        match self.read_body(&mut decoder).await {
+            Ok(_) => Next::KeepAlive,
+            Err(_) => Next::Close,
+        }
+    }
+
+    /// Reads the body the decoder describes, within the body deadline.
+    async fn read_body(&mut self, decoder: &mut BodyDecoder) -> Result<Vec<u8>, BodyError> {
+        let mut body = Vec::new();
+        let deadline = Instant::now() + self.limits.body_read_timeout;
+        loop {
+            let used = decoder
+                .decode(&self.read_buf, &mut body)
+                .map_err(BodyError::Parse)?;
+            self.read_buf.drain(..used);
+            if decoder.is_done() {
+                return Ok(body);
+            }
+            self.read_more_until(deadline)
+                .await
+                .map_err(BodyError::Read)?;
+        }
+    }
+
+    /// Answers a request that broke the protocol, and closes.
+    async fn reject(&mut self, status: Status, message: &str) -> Next {
+        tracing::debug!(peer = %self.peer, %status, message, "rejecting request");
+        // We may not even know the client's version; 1.1 is what we speak,
+        // and every 1.x client reads it.
+        let response = Response::error(status, message);
+        match self.respond(response, Version::Http11, false, false).await {
+            Next::Abort => Next::Abort,
+            Next::KeepAlive | Next::Close => Next::Close,
+        }
+    }
+
+    /// Encodes and (at the right moment) sends a response.
+    async fn respond(
+        &mut self,
+        response: Response,
+        version: Version,
+        head_only: bool,
+        keep_alive: bool,
+    ) -> Next {
+        let framing = response.framing(version);
+        let keep_alive = keep_alive && framing != ResponseFraming::UntilClose;
+        date::with_now(|date| {
+            response.encode_head(&mut self.write_buf, version, keep_alive, date);
+        });
+        if !head_only && framing != ResponseFraming::NoBody {
+            match response.body {
+                Body::Empty => {}
+                Body::Full(bytes) => self.write_buf.extend_from_slice(&bytes),
+                Body::Stream(stream) => {
+                    let chunked = framing == ResponseFraming::Chunked;
+                    if self.write_stream(stream, chunked).await.is_err() {
+                        return Next::Abort;
+                    }
+                }
+            }
+        }
+        // Hold the response back while another request is already buffered:
+        // its response will go out in the same write.
+        let more_waiting = !self.read_buf.is_empty() && self.write_buf.len() < WRITE_BATCH;
+        if (!keep_alive || !more_waiting) && self.flush().await.is_err() {
+            return Next::Abort;
+        }
+        if keep_alive {
+            Next::KeepAlive
+        } else {
+            Next::Close
+        }
+    }
+
+    /// Sends a streamed body as its pieces arrive. Pieces that are ready at
+    /// once are batched; whenever the stream has to wait, what we have goes
+    /// out, so a slow producer never holds back bytes already produced.
+    async fn write_stream(&mut self, mut stream: BodyStream, chunked: bool) -> Result<(), ()> {
+        loop {
+            let polled =
+                std::future::poll_fn(|cx| Poll::Ready(stream.as_mut().poll_next(cx))).await;
+            let piece = match polled {
+                Poll::Ready(piece) => piece,
+                Poll::Pending => {
+                    self.flush().await?;
+                    std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
+                }
+            };
+            let Some(piece) = piece else { break };
+            if chunked {
+                encode_chunk(&mut self.write_buf, &piece);
+            } else {
+                self.write_buf.extend_from_slice(&piece);
+            }
+            if self.write_buf.len() >= WRITE_BATCH {
+                self.flush().await?;
+            }
+        }
+        if chunked {
+            encode_last_chunk(&mut self.write_buf);
+        }
+        Ok(())
+    }
+
+    /// Writes out everything in `write_buf`, within the write timeout.
+    async fn flush(&mut self) -> Result<(), ()> {
+        if self.write_buf.is_empty() {
+            return Ok(());
+        }
+        let written = timeout(
+            self.limits.write_timeout,
+            self.stream.write_all(&self.write_buf),
+        )
+        .await;
+        self.write_buf.clear();
+        match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(()),
+        }
+    }
+
+    /// Sends what is left, closes our side, and reads (discarding) until the
+    /// client closes too, for a bounded time and amount.
+    async fn close_gracefully(&mut self) {
+        if self.flush().await.is_err() {
+            return;
+        }
+        if self.stream.shutdown().await.is_err() {
+            return;
+        }
+        let mut discarded = 0;
+        let mut scratch = [0u8; 4096];
+        let deadline = Instant::now() + LINGER_TIME;
+        while discarded < LINGER_BYTES {
+            match timeout_at(deadline, self.stream.read(&mut scratch)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(read)) => discarded += read,
+            }
+        }
+    }
+}
+
+/// Why a head could not be read.
+enum HeadError {
+    /// The bytes broke HTTP or a limit.
+    Parse(ParseError),
+    /// The head did not arrive within the head deadline.
+    TimedOut,
+}
+
+impl HeadError {
+    fn status(&self) -> Status {
+        match self {
+            HeadError::Parse(error) => error.status(),
+            HeadError::TimedOut => Status::REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl std::fmt::Display for HeadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeadError::Parse(error) => error.fmt(f),
+            HeadError::TimedOut => f.write_str("request head timed out"),
+        }
+    }
+}
+
+/// Why a body could not be read.
+enum BodyError {
+    /// The framing was broken or over a limit.
+    Parse(ParseError),
+    /// The socket gave out.
+    Read(ReadError),
+}
