@@ -241,8 +241,11 @@ impl RequestHead {
     /// The path part of the target, without the query: `/echo` for
     /// `/echo?x=1` and for `http://host/echo?x=1`; `*` for `OPTIONS *`.
     pub fn path(&self) -> &str {
-        let origin = origin_part(&self.target);
-        origin.split('?').next().unwrap_or(origin)
+        match origin_part(&self.target).split('?').next() {
+            // `http://host?q` has an empty path, which means `/`.
+            Some("") | None => "/",
+            Some(path) => path,
+        }
     }
 
     /// The query part of the target (after `?`), if any.
@@ -288,15 +291,13 @@ impl RequestHead {
 }
 
 /// The `/path?query` part of a target: the target itself in origin-form, the
-/// part after the authority in absolute-form (`/` when that is empty).
+/// part after the authority in absolute-form (empty when nothing follows it).
 fn origin_part(target: &str) -> &str {
     match target.find("://") {
         Some(scheme_end) if !target.starts_with('/') => {
             let rest = &target[scheme_end + 3..];
-            match rest.find(['/', '?']) {
-                Some(path_start) => &rest[path_start..],
-                None => "/",
-            }
+            rest.find(['/', '?'])
+                .map_or("", |path_start| &rest[path_start..])
         }
         _ => target,
     }
@@ -688,4 +689,94 @@ fn is_valid_host(value: &[u8]) -> bool {
                     | b']'
             )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(bytes: &[u8]) -> Result<Parsed<RequestHead>, ParseError> {
+        parse_head(bytes, &Limits::default())
+    }
+
+    #[test]
+    fn every_proper_prefix_is_partial() {
+        let request = b"POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\n";
+        for end in 0..request.len() {
+            assert_eq!(parse(&request[..end]), Ok(Parsed::Partial), "prefix {end}");
+        }
+        assert!(matches!(parse(request), Ok(Parsed::Complete(_, used)) if used == request.len()));
+    }
+
+    #[test]
+    fn framing_and_persistence_are_worked_out() {
+        let Ok(Parsed::Complete(head, _)) =
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: close\r\n\r\n")
+        else {
+            panic!("valid request");
+        };
+        assert_eq!(head.framing, Framing::Chunked);
+        assert!(!head.keep_alive);
+    }
+
+    #[test]
+    fn http10_expect_continue_is_ignored() {
+        let Ok(Parsed::Complete(head, _)) =
+            parse(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n")
+        else {
+            panic!("valid request");
+        };
+        assert_eq!(head.expect, Expectation::None);
+    }
+
+    #[test]
+    fn absolute_form_path_and_query() {
+        let Ok(Parsed::Complete(head, _)) =
+            parse(b"GET http://h:1?q=1 HTTP/1.1\r\nHost: h\r\n\r\n")
+        else {
+            panic!("valid request");
+        };
+        assert_eq!((head.path(), head.query()), ("/", Some("q=1")));
+    }
+
+    #[test]
+    fn content_length_parsing_is_checked() {
+        assert_eq!(parse_content_length(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(
+            parse_content_length(b"18446744073709551616"),
+            Err(ParseError::BadContentLength)
+        );
+        assert_eq!(parse_content_length(b"007"), Ok(7));
+        assert_eq!(
+            parse_content_length(b" 7"),
+            Err(ParseError::BadContentLength)
+        );
+    }
+
+    fn token() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}").expect("valid regex")
+    }
+
+    proptest::proptest! {
+        /// A parsed head re-encodes to bytes that parse to the same head.
+        #[test]
+        fn parse_encode_parse_is_stable(
+            method in proptest::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "BREW"]),
+            path in proptest::string::string_regex("/[a-z0-9/._~%!$&'()*+,;=:@-]{0,30}(\\?[a-z0-9=&%]{0,20})?").expect("valid regex"),
+            fields in proptest::collection::vec((token(), proptest::string::string_regex("[ -~]{0,20}").expect("valid regex")), 0..8),
+        ) {
+            let mut bytes = format!("{method} {path} HTTP/1.1\r\nHost: example.test\r\n").into_bytes();
+            for (name, value) in &fields {
+                bytes.extend_from_slice(format!("X-{name}: {value}\r\n").as_bytes());
+            }
+            bytes.extend_from_slice(b"\r\n");
+            let Ok(Parsed::Complete(first, _)) = parse(&bytes) else {
+                return Err(proptest::test_runner::TestCaseError::fail("valid request rejected"));
+            };
+            let mut encoded = Vec::new();
+            first.encode(&mut encoded);
+            let again = parse(&encoded);
+            proptest::prop_assert_eq!(again, Ok(Parsed::Complete(first, encoded.len())));
+        }
+    }
 }
