@@ -25,4 +25,5 @@
 pub mod app;
 pub mod http;
 pub mod server;
+pub mod session;
 pub mod store;

@@ -34,6 +34,7 @@ import (
 func main() {
 	port := flag.Int("port", 27017, "TCP port to listen on (127.0.0.1 only)")
 	dataDir := flag.String("data-dir", "data", "directory for the SQLite files (created if missing)")
+	serialize := flag.Bool("serialize", true, "run one command at a time (see serialize.go); false = raw FerretDB")
 	verbose := flag.Bool("v", false, "log every request at debug level")
 	ping := flag.Bool("ping", false, "do not serve: send one MongoDB ping to the port and exit 0 if it answers ok:1")
 	flag.Parse()
@@ -41,11 +42,18 @@ func main() {
 	if *ping {
 		os.Exit(pingServer(*port))
 	}
+	if err := run(*port, *dataDir, *serialize, *verbose); err != nil {
+		fmt.Fprintf(os.Stderr, "ferretdb-test: %v\n", err)
+		os.Exit(1)
+	}
+}
 
-	// Warnings and errors only: tests read stderr when something fails,
-	// and per-request logs would drown that.
-	level := slog.LevelWarn
-	if *verbose {
+func run(port int, dataDir string, serialize, verbose bool) error {
+	// Errors only: FerretDB logs every failed command (a duplicate key, say)
+	// as a multi-line WARN dump, and the store tests provoke such failures
+	// on purpose; the log is read when the server itself misbehaves.
+	level := slog.LevelError
+	if verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
@@ -53,26 +61,37 @@ func main() {
 	// The SQLite handler wants a `file:` URL naming a directory that already
 	// exists, with a trailing slash; each MongoDB database becomes one
 	// SQLite file in it. An absolute path keeps it independent of the cwd.
-	abs, err := filepath.Abs(*dataDir)
+	abs, err := filepath.Abs(dataDir)
 	if err == nil {
 		err = os.MkdirAll(abs, 0o755)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferretdb-test: data dir: %v\n", err)
-		os.Exit(1)
+		return fmt.Errorf("data dir: %w", err)
 	}
 	sqliteURL := (&url.URL{Scheme: "file", Path: abs + "/"}).String()
 
+	// Loopback only: the test server must never be reachable from outside.
+	public := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	listener := ferretdb.ListenerConfig{TCP: public}
+	var sock string
+	if serialize {
+		// FerretDB listens on a private Unix socket; our proxy owns the port.
+		// One fixed name per port, so a killed server's stale socket is
+		// simply replaced on the next start instead of piling up.
+		sock = filepath.Join(os.TempDir(), fmt.Sprintf("ferretdb-test-%d.sock", port))
+		_ = os.Remove(sock)
+		defer os.Remove(sock)
+		listener = ferretdb.ListenerConfig{Unix: sock}
+	}
+
 	f, err := ferretdb.New(&ferretdb.Config{
-		// Loopback only: the test server must never be reachable from outside.
-		Listener:  ferretdb.ListenerConfig{TCP: net.JoinHostPort("127.0.0.1", strconv.Itoa(*port))},
+		Listener:  listener,
 		Logger:    logger,
 		Handler:   "sqlite",
 		SQLiteURL: sqliteURL,
 	})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "ferretdb-test: %v\n", err)
-		os.Exit(1)
+		return err
 	}
 
 	// SIGTERM (from `.ci/mongo-server stop`) and SIGINT (Ctrl-C) cancel the
@@ -81,27 +100,30 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	// Run blocks until ctx is cancelled. A port already in use shows up in
-	// ferretdb.New or here as a logged error; the start script notices that
-	// the port never answers and prints our stderr.
-	if err := f.Run(ctx); err != nil {
-		fmt.Fprintf(os.Stderr, "ferretdb-test: %v\n", err)
-		os.Exit(1)
+	if serialize {
+		ln, err := net.Listen("tcp", public) // fails at once if the port is taken
+		if err != nil {
+			return err
+		}
+		go serveSerialized(ctx, ln, sock)
 	}
+
+	// Run blocks until ctx is cancelled.
+	return f.Run(ctx)
 }
 
 // pingServer sends a real MongoDB `ping` command (an OP_MSG, the same thing
 // a driver sends) rather than only checking that the TCP port is open: the
-// listener opens before the backend is ready to answer. It uses the wire
-// client that FerretDB itself depends on, so it adds no dependency.
+// port can be open before the backend answers. It uses the wire client that
+// FerretDB itself depends on, so it adds no dependency.
 func pingServer(port int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 
 	uri := fmt.Sprintf("mongodb://127.0.0.1:%d/", port)
-	discard := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-	conn, err := wireclient.Connect(ctx, uri, discard)
+	conn, err := wireclient.Connect(ctx, uri, quiet)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-test -ping: %v\n", err)
 		return 1

@@ -1,0 +1,5 @@
+//! Sessions: who is logged in, remembered across requests by a cookie.
+
+pub mod id;
+pub mod password;
+pub mod throttle;
