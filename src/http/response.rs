@@ -103,8 +103,9 @@ pub type BodyStream = Pin<Box<dyn Stream<Item = Vec<u8>> + Send>>;
 pub enum Body {
     /// No body; `Content-Length: 0` where a body is allowed.
     Empty,
-    /// A body known in full, sent with `Content-Length`.
-    Full(Vec<u8>),
+    /// A body known in full, sent with `Content-Length`. Borrowed when it
+    /// is a constant, so fixed answers cost no allocation.
+    Full(Cow<'static, [u8]>),
     /// A body of unknown length, sent with `Transfer-Encoding: chunked`.
     Stream(BodyStream),
 }
@@ -141,7 +142,7 @@ pub struct Response {
     pub status: Status,
     /// The handler's header fields. Framing fields are not allowed here; see
     /// the module docs.
-    pub headers: Vec<(Cow<'static, str>, String)>,
+    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// The body.
     pub body: Body,
 }
@@ -157,10 +158,14 @@ impl Response {
     }
 
     /// A `text/plain` response.
-    pub fn text(status: Status, text: impl Into<String>) -> Response {
+    pub fn text(status: Status, text: impl Into<Cow<'static, str>>) -> Response {
+        let bytes = match text.into() {
+            Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+        };
         Response::new(status)
             .header("content-type", "text/plain; charset=utf-8")
-            .body(text.into().into_bytes())
+            .body(bytes)
     }
 
     /// An `application/json` response from bytes already serialized.
@@ -180,15 +185,15 @@ impl Response {
     pub fn header(
         mut self,
         name: impl Into<Cow<'static, str>>,
-        value: impl Into<String>,
+        value: impl Into<Cow<'static, str>>,
     ) -> Response {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets a full body.
-    pub fn body(mut self, bytes: Vec<u8>) -> Response {
-        self.body = Body::Full(bytes);
+    pub fn body(mut self, bytes: impl Into<Cow<'static, [u8]>>) -> Response {
+        self.body = Body::Full(bytes.into());
         self
     }
 

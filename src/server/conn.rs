@@ -74,6 +74,8 @@ pub async fn serve<S: Service>(
         limits,
         shutdown,
         read_buf: Vec::with_capacity(READ_CHUNK),
+        read_pos: 0,
+        unread_input: false,
         write_buf: Vec::with_capacity(READ_CHUNK),
     };
     connection.run().await;
@@ -87,8 +89,14 @@ struct Connection<S> {
     /// Turns true when the server starts shutting down: we finish the request
     /// in hand, say `connection: close`, and stop.
     shutdown: watch::Receiver<bool>,
+    /// Bytes read from the socket; those before `read_pos` are parsed.
     read_buf: Vec<u8>,
+    read_pos: usize,
     write_buf: Vec<u8>,
+    /// Whether the client may have sent bytes we will never read (a body we
+    /// refused, a request we rejected). Closing then needs a linger; see
+    /// the module docs.
+    unread_input: bool,
 }
 
 /// What the connection does after an exchange.
@@ -125,7 +133,13 @@ impl<S: Service> Connection<S> {
             }
         };
         if next == Next::Close {
-            self.close_gracefully().await;
+            if self.unread_input || self.read_pos < self.read_buf.len() {
+                self.close_lingering().await;
+            } else {
+                // The client asked to close (or we are shutting down) and sent
+                // nothing more: a plain close loses nothing.
+                let _ = self.flush().await;
+            }
         }
     }
 
@@ -135,19 +149,24 @@ impl<S: Service> Connection<S> {
     /// client closed it between requests, it sat idle too long, or the server
     /// is shutting down.
     async fn read_head(&mut self) -> Result<Option<RequestHead>, HeadError> {
-        // The head deadline starts with the request's first byte, not when
+        // The head deadline starts once part of a request is here, not when
         // the connection went idle: an idle keep-alive connection is fine,
-        // a request that takes ten seconds to send its header is not.
+        // a request that takes ten seconds to send its header is not. (A
+        // head that arrives whole in one read never needs a deadline, so
+        // the clock is only read when one does.)
         let mut deadline = None;
         loop {
-            if !self.read_buf.is_empty() {
-                deadline.get_or_insert_with(|| Instant::now() + self.limits.header_read_timeout);
-                match parse_head(&self.read_buf, &self.limits) {
+            if self.read_pos < self.read_buf.len() {
+                match parse_head(&self.read_buf[self.read_pos..], &self.limits) {
                     Ok(Parsed::Complete(head, used)) => {
-                        self.read_buf.drain(..used);
+                        self.read_pos += used;
                         return Ok(Some(head));
                     }
-                    Ok(Parsed::Partial) => {}
+                    Ok(Parsed::Partial) => {
+                        deadline.get_or_insert_with(|| {
+                            Instant::now() + self.limits.header_read_timeout
+                        });
+                    }
                     Err(error) => return Err(HeadError::Parse(error)),
                 }
             }
@@ -183,6 +202,11 @@ impl<S: Service> Connection<S> {
 
     /// Reads more bytes into `read_buf`, or fails at `deadline`.
     async fn read_more_until(&mut self, deadline: Instant) -> Result<(), ReadError> {
+        // Drop the bytes already parsed before reading more. Doing it here,
+        // rather than after each request, moves the unparsed rest once per
+        // read instead of once per pipelined request.
+        self.read_buf.drain(..self.read_pos);
+        self.read_pos = 0;
         if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 2 {
             self.read_buf.reserve(READ_CHUNK);
         }
@@ -257,6 +281,7 @@ impl<S: Service> Connection<S> {
             // close if it turns out too large.
             Framing::Chunked => true,
         };
+        self.unread_input = !drainable;
         let keep_alive = head.keep_alive && drainable && !*self.shutdown.borrow();
         let next = self
             .respond(
@@ -276,22 +301,29 @@ impl<S: Service> Connection<S> {
         let mut decoder = BodyDecoder::new(head.framing, &drain_limits);
         match self.read_body(&mut decoder).await {
             Ok(_) => Next::KeepAlive,
-            Err(_) => Next::Close,
+            Err(_) => {
+                self.unread_input = true;
+                Next::Close
+            }
         }
     }
 
     /// Reads the body the decoder describes, within the body deadline.
     async fn read_body(&mut self, decoder: &mut BodyDecoder) -> Result<Vec<u8>, BodyError> {
         let mut body = Vec::new();
-        let deadline = Instant::now() + self.limits.body_read_timeout;
+        // Set at the first read: a body already buffered (or no body at
+        // all) needs no clock.
+        let mut deadline = None;
         loop {
             let used = decoder
-                .decode(&self.read_buf, &mut body)
+                .decode(&self.read_buf[self.read_pos..], &mut body)
                 .map_err(BodyError::Parse)?;
-            self.read_buf.drain(..used);
+            self.read_pos += used;
             if decoder.is_done() {
                 return Ok(body);
             }
+            let deadline =
+                *deadline.get_or_insert_with(|| Instant::now() + self.limits.body_read_timeout);
             self.read_more_until(deadline)
                 .await
                 .map_err(BodyError::Read)?;
@@ -301,6 +333,7 @@ impl<S: Service> Connection<S> {
     /// Answers a request that broke the protocol, and closes.
     async fn reject(&mut self, status: Status, message: &str) -> Next {
         tracing::debug!(peer = %self.peer, %status, message, "rejecting request");
+        self.unread_input = true;
         // We may not even know the client's version; 1.1 is what we speak,
         // and every 1.x client reads it.
         let response = Response::error(status, message);
@@ -337,7 +370,8 @@ impl<S: Service> Connection<S> {
         }
         // Hold the response back while another request is already buffered:
         // its response will go out in the same write.
-        let more_waiting = !self.read_buf.is_empty() && self.write_buf.len() < WRITE_BATCH;
+        let more_waiting =
+            self.read_pos < self.read_buf.len() && self.write_buf.len() < WRITE_BATCH;
         if (!keep_alive || !more_waiting) && self.flush().await.is_err() {
             return Next::Abort;
         }
@@ -397,7 +431,7 @@ impl<S: Service> Connection<S> {
 
     /// Sends what is left, closes our side, and reads (discarding) until the
     /// client closes too, for a bounded time and amount.
-    async fn close_gracefully(&mut self) {
+    async fn close_lingering(&mut self) {
         if self.flush().await.is_err() {
             return;
         }

@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn storage_key_is_the_sha256_of_the_id_not_the_id() {
         let id = SessionId([7; ID_BYTES]);
-        assert_eq!(id.storage_key(), hex::encode(Sha256::digest([7u8; ID_BYTES])));
+        assert_eq!(
+            id.storage_key(),
+            hex::encode(Sha256::digest([7u8; ID_BYTES]))
+        );
         assert_ne!(id.storage_key(), id.cookie_value());
     }
 
@@ -103,7 +106,13 @@ mod tests {
     fn malformed_cookie_values_are_no_id() {
         let good = "ab".repeat(ID_BYTES);
         assert!(SessionId::from_cookie_value(&good).is_some());
-        for bad in [&good[1..], &format!("{good}a"), &good.to_uppercase(), &"zz".repeat(ID_BYTES), ""] {
+        for bad in [
+            &good[1..],
+            &format!("{good}a"),
+            &good.to_uppercase(),
+            &"zz".repeat(ID_BYTES),
+            "",
+        ] {
             assert_eq!(SessionId::from_cookie_value(bad), None, "{bad}");
         }
     }

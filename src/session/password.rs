@@ -31,7 +31,8 @@ const LANES: u32 = 1;
 
 fn hasher() -> Argon2<'static> {
     // The parameters are constants within Argon2's documented ranges.
-    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant Argon2 parameters are valid");
+    let params =
+        Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant Argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -65,7 +66,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    hasher().verify_password(password.as_bytes(), &parsed).is_ok()
+    hasher()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
 }
 
 /// Spends the same time as [`verify`] against a real hash, and fails.

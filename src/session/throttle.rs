@@ -51,7 +51,9 @@ impl Throttle {
         };
         forget_before(times, now, self.window);
         match times.front() {
-            Some(&oldest) if times.len() >= self.limit => Err(self.window.saturating_sub(now - oldest)),
+            Some(&oldest) if times.len() >= self.limit => {
+                Err(self.window.saturating_sub(now - oldest))
+            }
             _ => Ok(()),
         }
     }
@@ -82,12 +84,17 @@ impl Throttle {
         // A panic while holding this lock cannot leave the map inconsistent
         // (each operation is a single insert or removal), so a poisoned lock
         // is safe to keep using.
-        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 fn forget_before(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while times.front().is_some_and(|&time| now.duration_since(time) >= window) {
+    while times
+        .front()
+        .is_some_and(|&time| now.duration_since(time) >= window)
+    {
         times.pop_front();
     }
 }
