@@ -251,6 +251,8 @@ fn from_code(code: i32, message: &str) -> StoreError {
 /// Which field a duplicate key error is about. MongoDB writes
 /// `E11000 duplicate key error collection: db.users index: username_unique dup key: {...}`;
 /// we read the index name, which is ours, rather than the key, which is user input.
+/// Without a known index name the answer is `_id`; [`MongoStore::create_user`] then asks
+/// the database which value is taken (FerretDB's message names no index).
 fn duplicate_field(message: &str) -> String {
     let index = message
         .split_once("index: ")
@@ -274,11 +276,28 @@ impl UserStore for MongoStore {
             password_hash: user.password_hash,
             created_at: DateTime::now(),
         };
-        self.users
+        match self
+            .users
             .insert_one(to_document(&user)?)
             .await
-            .map_err(map_error)?;
-        Ok(user)
+            .map_err(map_error)
+        {
+            Ok(_) => Ok(user),
+            // The `_id` is fresh, so an unnamed duplicate is the username or the email.
+            // MongoDB names the index in its message; FerretDB does not, so we look.
+            Err(StoreError::Duplicate { field }) if field == "_id" => {
+                let taken = self
+                    .users
+                    .find_one(doc! { "username": &user.username })
+                    .await
+                    .map_err(map_error)?;
+                let field = if taken.is_some() { "username" } else { "email" };
+                Err(StoreError::Duplicate {
+                    field: field.into(),
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
