@@ -32,7 +32,8 @@
 //! differs from MongoDB the code below does what is right for MongoDB and tolerates FerretDB;
 //! each place says so in a comment.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
@@ -64,9 +65,11 @@ pub struct MongoStore {
     posts: Collection<Document>,
     /// `host:port` list and database name for [`describe`](Self::describe) (no credentials).
     description: String,
-    /// True once the indexes exist. A mutex rather than an atomic so that, when the
-    /// database returns, one operation creates them while the others wait for it.
-    indexes_ready: Mutex<bool>,
+    /// True once the indexes exist: the fast path, checked without locking.
+    indexes_ready: AtomicBool,
+    /// Held while creating indexes, so that when the database returns one operation
+    /// creates them while the others wait. It remembers when the last attempt failed.
+    index_attempt: Mutex<Option<Instant>>,
 }
 
 impl MongoStore {
@@ -105,7 +108,8 @@ impl MongoStore {
                 "MongoDB at {}, database {database}, collections {USERS}, {SESSIONS}, {POSTS}",
                 hosts.join(",")
             ),
-            indexes_ready: Mutex::new(false),
+            indexes_ready: AtomicBool::new(false),
+            index_attempt: Mutex::new(None),
         };
         if let Err(e) = store.ready().await {
             tracing::warn!(error = %e, "MongoDB not reachable at start-up; will create indexes on first use");
@@ -125,13 +129,34 @@ impl MongoStore {
     }
 
     /// Makes sure the indexes exist before an operation runs (see the module docs).
+    ///
+    /// While the database is down, operations queue on the mutex; if each retried, the
+    /// n-th would wait n timeouts. So an attempt that failed less than [`DEFAULT_TIMEOUT`]
+    /// ago answers the waiters at once with `Unavailable`, and only a later operation tries
+    /// again.
     async fn ready(&self) -> Result<(), StoreError> {
-        let mut ready = self.indexes_ready.lock().await;
-        if !*ready {
-            self.create_indexes().await?;
-            *ready = true;
+        if self.indexes_ready.load(Ordering::Acquire) {
+            return Ok(());
         }
-        Ok(())
+        let mut last_failure = self.index_attempt.lock().await;
+        if self.indexes_ready.load(Ordering::Acquire) {
+            return Ok(()); // created by the operation we waited for
+        }
+        if last_failure.is_some_and(|at| at.elapsed() < DEFAULT_TIMEOUT) {
+            return Err(StoreError::Unavailable(
+                "database unreachable (index creation failed moments ago)".into(),
+            ));
+        }
+        match self.create_indexes().await {
+            Ok(()) => {
+                self.indexes_ready.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                *last_failure = Some(Instant::now());
+                Err(e)
+            }
+        }
     }
 
     async fn create_indexes(&self) -> Result<(), StoreError> {
