@@ -29,7 +29,7 @@ use super::StoreError;
 /// How many documents the embedded reader may produce before the consumer takes them.
 pub const CHANNEL_DEPTH: usize = 32;
 
-/// Post documents, one at a time. See the [module docs](self).
+/// Post documents, one at a time: call [`next`](Self::next) until it returns `None`.
 pub struct PostCursor {
     source: Source,
 }

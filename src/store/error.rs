@@ -1,22 +1,24 @@
 //! The one error type every store returns.
 //!
 //! Callers (the HTTP layer) never see a driver error or a redb error: each backend converts
-//! its own failures into a [`StoreError`], so a handler can decide the response status by
-//! matching on a variant instead of on backend-specific codes. The split follows what a
-//! caller can do about the failure:
-//!
-//! | variant | what it means | typical HTTP status |
-//! |---|---|---|
-//! | [`StoreError::Duplicate`] | a unique field is taken | 409 |
-//! | [`StoreError::InvalidUpdate`], [`StoreError::InvalidDocument`], [`StoreError::InvalidQuery`] | the request was malformed; rejected before it reached the data | 400 |
-//! | [`StoreError::UpdateFailed`] | a well-formed update does not fit the stored document | 400 / 422 |
-//! | [`StoreError::Unavailable`] | the database cannot be reached right now; retry later | 503 |
-//! | [`StoreError::Config`] | start-up configuration is wrong | exit non-zero |
-//! | [`StoreError::Backend`] | anything else: a bug or a broken disk | 500 |
+//! its own failures into a [`StoreError`]; its docs list what each variant means.
 
 use std::fmt;
 
-/// Why a store operation failed. See the [module docs](self) for how callers use each variant.
+/// Why a store operation failed.
+///
+/// A handler decides the response status by matching on a variant, never on
+/// backend-specific codes. The split follows what a caller can do about the failure:
+///
+/// | variant | what it means | typical HTTP status |
+/// |---|---|---|
+/// | [`StoreError::Duplicate`] | a unique field is taken | 409 |
+/// | [`StoreError::InvalidUpdate`], [`StoreError::InvalidDocument`], [`StoreError::InvalidQuery`] | the request was malformed; rejected before it reached the data | 400 |
+/// | [`StoreError::UpdateFailed`] | a well-formed update does not fit the stored document | 400 / 422 |
+/// | [`StoreError::Unavailable`] | the database cannot be reached right now; retry later | 503 |
+/// | [`StoreError::Config`] | start-up configuration is wrong | exit non-zero |
+/// | [`StoreError::Decode`] | a stored document does not fit its model | 500 |
+/// | [`StoreError::Backend`] | anything else: a bug or a broken disk | 500 |
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {

@@ -23,7 +23,7 @@
 //! | posts | `{author: 1, created_at: -1}` | a user's posts, newest first |
 //! | posts | `{created_at: -1}` | the front page |
 //!
-//! **Errors** are translated by [`map_error`]: duplicate key (11000) becomes
+//! **Errors** are translated by `map_error`: duplicate key (11000) becomes
 //! [`StoreError::Duplicate`], update failures (codes 14, 28, 2) become
 //! [`StoreError::UpdateFailed`] with the same [`UpdateFailure`] the embedded store reports,
 //! and anything meaning "could not reach a server" becomes [`StoreError::Unavailable`].
