@@ -1,0 +1,678 @@
+//! The embedded store: everything in one `redb` file, with MongoDB's semantics.
+//!
+//! `redb` is a key-value store: ordered tables of byte keys to byte values, with ACID
+//! transactions. This file builds the three collections on top of it:
+//!
+//! | table | key | value | role |
+//! |---|---|---|---|
+//! | `users` | `_id` (12 bytes) | BSON document | the collection |
+//! | `users_by_username` | username | `_id` | unique index |
+//! | `users_by_email` | email | `_id` | unique index (only users with an email) |
+//! | `sessions` | id hash | BSON document | the collection (`_id` is the hash) |
+//! | `sessions_by_user` | user `_id` | id hashes (multimap) | index for "log out everywhere" |
+//! | `posts` | `_id` (12 bytes) | BSON document | the collection |
+//!
+//! A unique index is just a table checked and written in the same write transaction as the
+//! document, so two concurrent registrations cannot both win: redb runs one write
+//! transaction at a time.
+//!
+//! **Durability.** Every write transaction commits with [`Durability::Immediate`]: redb
+//! flushes (fsync) before `commit` returns, and only then do we return to the caller. An
+//! acknowledged write therefore survives `kill -9` or a power cut; `tests/store_durability.rs`
+//! checks the first.
+//!
+//! **Blocking.** redb's calls block on disk, so each operation runs on tokio's blocking
+//! thread pool (`spawn_blocking`), keeping the async workers free for sockets. `find` keeps
+//! its read transaction open on that thread and sends documents through a bounded channel
+//! (see [`PostCursor`]).
+//!
+//! **Sorting** needs to see every matching post before the first can be returned. The
+//! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
+//! document by id as the consumer asks for it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document};
+use redb::{
+    Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
+    ReadableTable, TableDefinition, WriteTransaction,
+};
+use tokio::sync::mpsc;
+
+use super::config::{POSTS, SESSIONS, USERS};
+use super::cursor::{CHANNEL_DEPTH, PostCursor};
+use super::models::{from_document, to_document};
+use super::query::{FindOptions, PostFilter, after_matches};
+use super::{
+    NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateOutcome,
+    User, UserStore, update_engine,
+};
+
+const USERS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(USERS);
+const USERS_BY_USERNAME: TableDefinition<&str, &[u8]> = TableDefinition::new("users_by_username");
+const USERS_BY_EMAIL: TableDefinition<&str, &[u8]> = TableDefinition::new("users_by_email");
+const SESSIONS_TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new(SESSIONS);
+const SESSIONS_BY_USER: MultimapTableDefinition<&[u8], &str> =
+    MultimapTableDefinition::new("sessions_by_user");
+const POSTS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(POSTS);
+
+/// The embedded store. Cheap to clone: clones share one open database.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    /// The open redb file, shared with the blocking threads that use it.
+    db: Arc<Database>,
+    /// The file's path, for [`describe`](Self::describe).
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Any redb failure is a backend failure: the disk, not the request, is at fault.
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("embedded store: {e}"))
+}
+
+/// BSON bytes of a document.
+fn encode(doc: &Document) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    doc.to_writer(&mut bytes).map_err(backend)?;
+    Ok(bytes)
+}
+
+/// A document from BSON bytes.
+fn decode(bytes: &[u8]) -> Result<Document, StoreError> {
+    Document::from_reader(bytes).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+/// Starts a write transaction that will be durable when committed.
+fn begin_write(db: &Database) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(backend)?;
+    txn.set_durability(Durability::Immediate).map_err(backend)?;
+    Ok(txn)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `<data_dir>/<database>.redb`, creating the directory and tables.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Backend`] when the directory or file cannot be created or opened, for
+    /// instance because another process holds it.
+    pub async fn open(data_dir: &Path, database: &str) -> Result<Self, StoreError> {
+        let path = data_dir.join(format!("{database}.redb"));
+        let dir = data_dir.to_path_buf();
+        let file = path.clone();
+        let db = tokio::task::spawn_blocking(move || -> Result<Database, StoreError> {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
+            let db = Database::create(&file)
+                .map_err(|e| backend(format!("opening {}: {e}", file.display())))?;
+            // Create every table up front, so read transactions never meet a missing one.
+            let txn = begin_write(&db)?;
+            txn.open_table(USERS_TABLE).map_err(backend)?;
+            txn.open_table(USERS_BY_USERNAME).map_err(backend)?;
+            txn.open_table(USERS_BY_EMAIL).map_err(backend)?;
+            txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+            txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+            txn.open_table(POSTS_TABLE).map_err(backend)?;
+            txn.commit().map_err(backend)?;
+            Ok(db)
+        })
+        .await
+        .map_err(backend)??;
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    /// One line for the start-up log.
+    pub fn describe(&self) -> String {
+        format!(
+            "embedded store (redb) at {}, tables {USERS}, {SESSIONS}, {POSTS}",
+            self.path.display()
+        )
+    }
+
+    /// Runs `work` with the database on the blocking thread pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(backend)?
+    }
+}
+
+/// Reads one document from a table keyed by bytes.
+fn get_doc(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<Document>, StoreError> {
+    match table.get(key).map_err(backend)? {
+        Some(bytes) => decode(bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl UserStore for EmbeddedStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let user = User {
+            id: ObjectId::new(),
+            username: user.username,
+            email: user.email,
+            password_hash: user.password_hash,
+            created_at: DateTime::now(),
+        };
+        let stored = user.clone();
+        self.blocking(move |db| {
+            let bytes = encode(&to_document(&stored)?)?;
+            let key = stored.id.bytes();
+            let txn = begin_write(db)?;
+            {
+                let mut by_username = txn.open_table(USERS_BY_USERNAME).map_err(backend)?;
+                if by_username
+                    .get(stored.username.as_str())
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    return Err(StoreError::Duplicate {
+                        field: "username".into(),
+                    });
+                }
+                let mut by_email = txn.open_table(USERS_BY_EMAIL).map_err(backend)?;
+                if let Some(email) = &stored.email {
+                    if by_email.get(email.as_str()).map_err(backend)?.is_some() {
+                        return Err(StoreError::Duplicate {
+                            field: "email".into(),
+                        });
+                    }
+                    by_email
+                        .insert(email.as_str(), key.as_slice())
+                        .map_err(backend)?;
+                }
+                by_username
+                    .insert(stored.username.as_str(), key.as_slice())
+                    .map_err(backend)?;
+                let mut users = txn.open_table(USERS_TABLE).map_err(backend)?;
+                users
+                    .insert(key.as_slice(), bytes.as_slice())
+                    .map_err(backend)?;
+            }
+            // Returning early above drops `txn`, which aborts it: nothing was written.
+            txn.commit().map_err(backend)
+        })
+        .await?;
+        Ok(user)
+    }
+
+    async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let users = txn.open_table(USERS_TABLE).map_err(backend)?;
+            get_doc(&users, &id.bytes())?.map(from_document).transpose()
+        })
+        .await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let username = username.to_string();
+        self.blocking(move |db| user_by_index(db, USERS_BY_USERNAME, &username))
+            .await
+    }
+
+    async fn user_by_identifier(&self, identifier: &str) -> Result<Option<User>, StoreError> {
+        let identifier = identifier.to_string();
+        self.blocking(
+            move |db| match user_by_index(db, USERS_BY_USERNAME, &identifier)? {
+                Some(user) => Ok(Some(user)),
+                None => user_by_index(db, USERS_BY_EMAIL, &identifier),
+            },
+        )
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: ObjectId,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let password_hash = password_hash.to_string();
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let found = {
+                let mut users = txn.open_table(USERS_TABLE).map_err(backend)?;
+                match get_doc(&users, &id.bytes())? {
+                    Some(mut doc) => {
+                        doc.insert("password_hash", password_hash);
+                        users
+                            .insert(id.bytes().as_slice(), encode(&doc)?.as_slice())
+                            .map_err(backend)?;
+                        true
+                    }
+                    None => false,
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(found)
+        })
+        .await
+    }
+}
+
+/// Looks a user up through one of the unique index tables.
+fn user_by_index(
+    db: &Database,
+    index: TableDefinition<&str, &[u8]>,
+    value: &str,
+) -> Result<Option<User>, StoreError> {
+    let txn = db.begin_read().map_err(backend)?;
+    let index = txn.open_table(index).map_err(backend)?;
+    let Some(id) = index.get(value).map_err(backend)? else {
+        return Ok(None);
+    };
+    let users = txn.open_table(USERS_TABLE).map_err(backend)?;
+    get_doc(&users, id.value())?.map(from_document).transpose()
+}
+
+/// Reads a session record by id hash, alive or not.
+fn get_session(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    match table.get(id_hash).map_err(backend)? {
+        Some(bytes) => from_document(decode(bytes.value())?).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl SessionStore for EmbeddedStore {
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.blocking(move |db| {
+            let bytes = encode(&to_document(&record)?)?;
+            let txn = begin_write(db)?;
+            {
+                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                if sessions
+                    .get(record.id_hash.as_str())
+                    .map_err(backend)?
+                    .is_some()
+                {
+                    return Err(StoreError::Duplicate {
+                        field: "id_hash".into(),
+                    });
+                }
+                sessions
+                    .insert(record.id_hash.as_str(), bytes.as_slice())
+                    .map_err(backend)?;
+                let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                by_user
+                    .insert(record.user_id.bytes().as_slice(), record.id_hash.as_str())
+                    .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let id_hash = id_hash.to_string();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+            let now = DateTime::now();
+            Ok(get_session(&sessions, &id_hash)?.filter(|record| record.is_alive(now)))
+        })
+        .await
+    }
+
+    async fn touch(&self, record: &SessionRecord) -> Result<bool, StoreError> {
+        let update = record.clone();
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let touched = {
+                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                match get_session(&sessions, &update.id_hash)? {
+                    Some(mut stored) if stored.is_alive(DateTime::now()) => {
+                        stored.last_seen = update.last_seen;
+                        stored.idle_expires_at = update.idle_expires_at;
+                        let bytes = encode(&to_document(&stored)?)?;
+                        sessions
+                            .insert(stored.id_hash.as_str(), bytes.as_slice())
+                            .map_err(backend)?;
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(touched)
+        })
+        .await
+    }
+
+    async fn delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let id_hash = id_hash.to_string();
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let removed = {
+                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                let removed = get_session(&sessions, &id_hash)?;
+                if let Some(record) = &removed {
+                    sessions.remove(id_hash.as_str()).map_err(backend)?;
+                    let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                    by_user
+                        .remove(record.user_id.bytes().as_slice(), id_hash.as_str())
+                        .map_err(backend)?;
+                }
+                removed.is_some()
+            };
+            txn.commit().map_err(backend)?;
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn delete_all_for_user(
+        &self,
+        user_id: ObjectId,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let except = except.map(str::to_string);
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let mut deleted = 0;
+            {
+                let user_key = user_id.bytes();
+                let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                // Collect first: the multimap cannot change while we iterate over it.
+                let mut hashes = Vec::new();
+                for hash in by_user.get(user_key.as_slice()).map_err(backend)? {
+                    hashes.push(hash.map_err(backend)?.value().to_string());
+                }
+                for hash in hashes
+                    .iter()
+                    .filter(|h| Some(h.as_str()) != except.as_deref())
+                {
+                    // Expired records count too: "delete all" means all that exist.
+                    if sessions.remove(hash.as_str()).map_err(backend)?.is_some() {
+                        deleted += 1;
+                    }
+                    by_user
+                        .remove(user_key.as_slice(), hash.as_str())
+                        .map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(deleted)
+        })
+        .await
+    }
+
+    async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+            let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+            let now = DateTime::now();
+            let mut live = Vec::new();
+            for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
+                let hash = hash.map_err(backend)?;
+                if let Some(record) = get_session(&sessions, hash.value())?
+                    && record.is_alive(now)
+                {
+                    live.push(record);
+                }
+            }
+            // The same order as the MongoDB backend's sort {created_at: 1, _id: 1}.
+            live.sort_by(|a, b| (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash)));
+            Ok(live)
+        })
+        .await
+    }
+}
+
+impl PostStore for EmbeddedStore {
+    async fn insert_one(&self, post: NewPost) -> Result<ObjectId, StoreError> {
+        let mut ids = self.insert_many(vec![post]).await?;
+        ids.pop()
+            .ok_or_else(|| StoreError::Backend("insert_many returned no id for one post".into()))
+    }
+
+    async fn insert_many(&self, posts: Vec<NewPost>) -> Result<Vec<ObjectId>, StoreError> {
+        // Build and check every document before writing any: one bad post fails the call.
+        let mut docs = Vec::with_capacity(posts.len());
+        for post in posts {
+            let id = ObjectId::new();
+            docs.push((id, encode(&post.into_document(id)?)?));
+        }
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            {
+                let mut table = txn.open_table(POSTS_TABLE).map_err(backend)?;
+                for (id, bytes) in &docs {
+                    table
+                        .insert(id.bytes().as_slice(), bytes.as_slice())
+                        .map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)?;
+            Ok(docs.into_iter().map(|(id, _)| id).collect())
+        })
+        .await
+    }
+
+    async fn find_one(&self, id: ObjectId) -> Result<Option<Document>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+            get_doc(&posts, &id.bytes())
+        })
+        .await
+    }
+
+    async fn find(
+        &self,
+        filter: PostFilter,
+        options: FindOptions,
+    ) -> Result<PostCursor, StoreError> {
+        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+        let db = Arc::clone(&self.db);
+        // The first message is the plan's outcome: an error for a bad `after`, else the
+        // documents follow. Waiting for it lets `find` itself return that error.
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        tokio::task::spawn_blocking(move || {
+            stream_posts(&db, &filter, &options, ready_tx, &sender)
+        });
+        ready_rx
+            .await
+            .map_err(|_| StoreError::Backend("embedded reader stopped before starting".into()))??;
+        Ok(PostCursor::embedded(receiver))
+    }
+
+    async fn update_one(
+        &self,
+        id: ObjectId,
+        update: &Update,
+        upsert: bool,
+    ) -> Result<UpdateOutcome, StoreError> {
+        update.validate()?;
+        let update = update.clone();
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let outcome = {
+                let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+                let now = DateTime::now();
+                let (mut doc, inserting) = match get_doc(&posts, &id.bytes())? {
+                    Some(doc) => (doc, false),
+                    None if upsert => (bson::doc! { "_id": id }, true),
+                    None => {
+                        return Ok(UpdateOutcome {
+                            matched: 0,
+                            modified: 0,
+                            upserted_id: None,
+                        });
+                    }
+                };
+                let modified = update_engine::apply(&mut doc, &update, inserting, now)?;
+                if modified || inserting {
+                    posts
+                        .insert(id.bytes().as_slice(), encode(&doc)?.as_slice())
+                        .map_err(backend)?;
+                }
+                if inserting {
+                    UpdateOutcome {
+                        matched: 0,
+                        modified: 0,
+                        upserted_id: Some(id),
+                    }
+                } else {
+                    UpdateOutcome {
+                        matched: 1,
+                        modified: u64::from(modified),
+                        upserted_id: None,
+                    }
+                }
+            };
+            txn.commit().map_err(backend)?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn delete_one(&self, id: ObjectId) -> Result<u64, StoreError> {
+        self.blocking(move |db| {
+            let txn = begin_write(db)?;
+            let deleted = {
+                let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+                u64::from(
+                    posts
+                        .remove(id.bytes().as_slice())
+                        .map_err(backend)?
+                        .is_some(),
+                )
+            };
+            txn.commit().map_err(backend)?;
+            Ok(deleted)
+        })
+        .await
+    }
+}
+
+/// The sort key of a post: the sorted field's value, or null when missing (MongoDB sorts a
+/// missing field as null).
+fn sort_key(doc: &Document, field: &str) -> Bson {
+    doc.get(field).cloned().unwrap_or(Bson::Null)
+}
+
+/// What the reader decided to send: the snapshot's posts table and the ids, in order.
+type Plan = (
+    redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
+    Vec<ObjectId>,
+);
+
+/// The reader behind an embedded [`PostCursor`], run on a blocking thread.
+///
+/// 1. Scan the posts, keeping `(sort key, _id)` of those that match the filter and come
+///    after the `after` anchor.
+/// 2. Sort those pairs, apply skip and limit.
+/// 3. Fetch each document by id and send it; stop early if the cursor was dropped.
+///
+/// Everything happens in one read transaction, so the results are one consistent snapshot,
+/// whatever is written meanwhile.
+fn stream_posts(
+    db: &Database,
+    filter: &PostFilter,
+    options: &FindOptions,
+    ready: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    sender: &mpsc::Sender<Result<Document, StoreError>>,
+) {
+    let plan = || -> Result<Plan, StoreError> {
+        let txn = db.begin_read().map_err(backend)?;
+        let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+        let field = options.sort.field();
+        let anchor = match options.after {
+            Some(after) => {
+                let doc =
+                    get_doc(&posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
+                        reason: format!("`after` names post {after}, which does not exist"),
+                    })?;
+                let key = doc
+                    .get(field)
+                    .cloned()
+                    .ok_or_else(|| StoreError::InvalidQuery {
+                        reason: format!("`after` post {after} has no `{field}` to page by"),
+                    })?;
+                Some((key, after))
+            }
+            None => None,
+        };
+        let mut keys: Vec<(Bson, ObjectId)> = Vec::new();
+        for entry in posts.iter().map_err(backend)? {
+            let (id, bytes) = entry.map_err(backend)?;
+            let doc = decode(bytes.value())?;
+            if !filter.matches(&doc) {
+                continue;
+            }
+            let Ok(id_bytes) = <[u8; 12]>::try_from(id.value()) else {
+                return Err(StoreError::Decode("a post key is not 12 bytes".into()));
+            };
+            let key = sort_key(&doc, field);
+            let id = ObjectId::from_bytes(id_bytes);
+            if let Some((anchor_key, anchor_id)) = &anchor
+                && !after_matches(options.sort, (anchor_key, anchor_id), (&key, &id))
+            {
+                continue;
+            }
+            keys.push((key, id));
+        }
+        keys.sort_by(|a, b| options.sort.order((&a.0, &a.1), (&b.0, &b.1)));
+        let skip = usize::try_from(options.skip.unwrap_or(0)).unwrap_or(usize::MAX);
+        let limit = options
+            .limit
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let ids = keys
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|(_, id)| id)
+            .collect();
+        Ok((posts, ids))
+    };
+    let (posts, ids) = match plan() {
+        Ok(planned) => {
+            // A closed receiver means `find` was cancelled; nobody wants the documents.
+            if ready.send(Ok(())).is_err() {
+                return;
+            }
+            planned
+        }
+        Err(e) => {
+            // `find` reports this error itself; if it was cancelled, there is no one to tell.
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    for id in ids {
+        // A post deleted after the snapshot is still in it: the read transaction is stable.
+        let item = get_doc(&posts, &id.bytes()).and_then(|doc| {
+            doc.ok_or_else(|| StoreError::Backend(format!("post {id} vanished from a snapshot")))
+        });
+        let failed = item.is_err();
+        if sender.blocking_send(item).is_err() || failed {
+            return;
+        }
+    }
+}

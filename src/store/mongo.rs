@@ -1,0 +1,578 @@
+//! The MongoDB backend, over the official `mongodb` driver.
+//!
+//! **Connecting.** `Client::with_options` does not connect: the driver opens connections
+//! in the background and each operation waits for a usable server for at most the
+//! *server-selection timeout*. Its default is 30 s, far too long for a web request, so we
+//! use [`DEFAULT_TIMEOUT`] (2 s) for both that and the TCP connect timeout, unless the URI
+//! sets `serverSelectionTimeoutMS` / `connectTimeoutMS` itself. A database that is down
+//! therefore costs a request 2 s and a [`StoreError::Unavailable`] (a 503), not a hang; when
+//! it comes back, the driver's monitor finds it and the same client works again.
+//!
+//! **Indexes** are created by [`MongoStore::open`]. If the database is down then, the
+//! store still opens, and the first operation that reaches the database creates them
+//! before doing its own work; the unique indexes are what make `Duplicate` errors possible,
+//! so no operation runs without them. Creating an index that exists is a no-op in MongoDB.
+//!
+//! | collection | index | why |
+//! |---|---|---|
+//! | users | `{username: 1}` unique | one account per name |
+//! | users | `{email: 1}` unique, partial on `{email: {$type: "string"}}` | one account per email, many without |
+//! | sessions | `_id` (the id hash) | unique by construction, MongoDB indexes `_id` itself |
+//! | sessions | `{user_id: 1}` | "log out everywhere" |
+//! | sessions | `{expireAt: 1}`, `expireAfterSeconds: 0` | TTL: the server deletes expired sessions (about once a minute) |
+//! | posts | `{author: 1, created_at: -1}` | a user's posts, newest first |
+//! | posts | `{created_at: -1}` | the front page |
+//!
+//! **Errors** are translated by `map_error`: duplicate key (11000) becomes
+//! [`StoreError::Duplicate`], update failures (codes 14, 28, 2) become
+//! [`StoreError::UpdateFailed`] with the same [`UpdateFailure`] the embedded store reports,
+//! and anything meaning "could not reach a server" becomes [`StoreError::Unavailable`].
+//!
+//! **FerretDB.** The test server is FerretDB (MongoDB's wire protocol over SQLite). Where it
+//! differs from MongoDB the code below does what is right for MongoDB and tolerates FerretDB;
+//! each place says so in a comment.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document, doc};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use tokio::sync::Mutex;
+
+use super::config::{POSTS, SESSIONS, USERS};
+use super::cursor::PostCursor;
+use super::models::{from_document, to_document};
+use super::query::{FindOptions, PostFilter, after_to_mongo};
+use super::{
+    NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateFailure,
+    UpdateOutcome, User, UserStore,
+};
+
+/// Server-selection and connect timeout unless the URI says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The MongoDB store: a driver client and the three collections.
+#[derive(Debug)]
+pub struct MongoStore {
+    /// The driver's handle; it owns the connection pool and server monitoring.
+    client: Client,
+    /// The collections, as untyped documents: the models convert themselves.
+    users: Collection<Document>,
+    sessions: Collection<Document>,
+    posts: Collection<Document>,
+    /// `host:port` list and database name for [`describe`](Self::describe) (no credentials).
+    description: String,
+    /// True once the indexes exist: the fast path, checked without locking.
+    indexes_ready: AtomicBool,
+    /// Held while creating indexes, so that when the database returns one operation
+    /// creates them while the others wait. It remembers when the last attempt failed.
+    index_attempt: Mutex<Option<Instant>>,
+}
+
+impl MongoStore {
+    /// Parses `uri`, creates the client, and tries to create the indexes.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Config`] naming `variable` when the URI does not parse. An unreachable
+    /// database is *not* an error here (see the [module docs](self)).
+    pub async fn open(uri: &str, variable: &str, database: &str) -> Result<Self, StoreError> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| StoreError::Config {
+                variable: variable.to_string(),
+                reason: format!("not a usable MongoDB connection string: {e}"),
+            })?;
+        options
+            .server_selection_timeout
+            .get_or_insert(DEFAULT_TIMEOUT);
+        options.connect_timeout.get_or_insert(DEFAULT_TIMEOUT);
+        options
+            .app_name
+            .get_or_insert_with(|| "groundup".to_string());
+        let hosts: Vec<String> = options.hosts.iter().map(ToString::to_string).collect();
+        let client = Client::with_options(options).map_err(|e| StoreError::Config {
+            variable: variable.to_string(),
+            reason: e.to_string(),
+        })?;
+        let db: Database = client.database(database);
+        let store = MongoStore {
+            users: db.collection(USERS),
+            sessions: db.collection(SESSIONS),
+            posts: db.collection(POSTS),
+            client,
+            description: format!(
+                "MongoDB at {}, database {database}, collections {USERS}, {SESSIONS}, {POSTS}",
+                hosts.join(",")
+            ),
+            indexes_ready: AtomicBool::new(false),
+            index_attempt: Mutex::new(None),
+        };
+        if let Err(e) = store.ready().await {
+            tracing::warn!(error = %e, "MongoDB not reachable at start-up; will create indexes on first use");
+        }
+        Ok(store)
+    }
+
+    /// One line for the start-up log.
+    pub fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    /// The driver client, for callers that need more than the store offers (tests use it
+    /// to drop their scratch database).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Makes sure the indexes exist before an operation runs (see the module docs).
+    ///
+    /// While the database is down, operations queue on the mutex; if each retried, the
+    /// n-th would wait n timeouts. So an attempt that failed less than [`DEFAULT_TIMEOUT`]
+    /// ago answers the waiters at once with `Unavailable`, and only a later operation tries
+    /// again.
+    async fn ready(&self) -> Result<(), StoreError> {
+        if self.indexes_ready.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut last_failure = self.index_attempt.lock().await;
+        if self.indexes_ready.load(Ordering::Acquire) {
+            return Ok(()); // created by the operation we waited for
+        }
+        if last_failure.is_some_and(|at| at.elapsed() < DEFAULT_TIMEOUT) {
+            return Err(StoreError::Unavailable(
+                "database unreachable (index creation failed moments ago)".into(),
+            ));
+        }
+        match self.create_indexes().await {
+            Ok(()) => {
+                self.indexes_ready.store(true, Ordering::Release);
+                Ok(())
+            }
+            Err(e) => {
+                *last_failure = Some(Instant::now());
+                Err(e)
+            }
+        }
+    }
+
+    async fn create_indexes(&self) -> Result<(), StoreError> {
+        let index = |keys: Document, name: &str, mut options: IndexOptions| {
+            options.name = Some(name.to_string());
+            IndexModel::builder().keys(keys).options(options).build()
+        };
+        let plain = IndexOptions::default;
+        let unique = || IndexOptions::builder().unique(true).build();
+
+        self.users
+            .create_index(index(doc! { "username": 1 }, "username_unique", unique()))
+            .await
+            .map_err(map_error)?;
+        // A partial index only holds documents with a string email, so users without one
+        // never collide. FerretDB v1 rejects `partialFilterExpression`; a sparse index
+        // (documents lacking the field are left out) gives the same guarantee here, since
+        // we never store `email: null`.
+        let partial = IndexOptions::builder()
+            .unique(true)
+            .partial_filter_expression(doc! { "email": { "$type": "string" } })
+            .build();
+        if let Err(e) = self
+            .users
+            .create_index(index(doc! { "email": 1 }, "email_unique", partial))
+            .await
+        {
+            let e = map_error(e);
+            if e.is_unavailable() {
+                return Err(e);
+            }
+            let sparse = IndexOptions::builder().unique(true).sparse(true).build();
+            self.users
+                .create_index(index(doc! { "email": 1 }, "email_unique", sparse))
+                .await
+                .map_err(map_error)?;
+        }
+
+        self.sessions
+            .create_index(index(doc! { "user_id": 1 }, "user_id", plain()))
+            .await
+            .map_err(map_error)?;
+        let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
+        if let Err(e) = self
+            .sessions
+            .create_index(index(doc! { "expireAt": 1 }, "expire_at_ttl", ttl))
+            .await
+        {
+            let e = map_error(e);
+            if e.is_unavailable() {
+                return Err(e);
+            }
+            // Some MongoDB-compatible servers (FerretDB among them) refuse TTL indexes.
+            // Sessions stay correct: every read checks both expiries.
+            tracing::warn!(error = %e, "the database refused the sessions TTL index; expired sessions will not be purged by it");
+        }
+
+        self.posts
+            .create_index(index(
+                doc! { "author": 1, "created_at": -1 },
+                "author_created_at",
+                plain(),
+            ))
+            .await
+            .map_err(map_error)?;
+        self.posts
+            .create_index(index(doc! { "created_at": -1 }, "created_at", plain()))
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
+        self.ready().await?;
+        let found = self.users.find_one(filter).await.map_err(map_error)?;
+        found.map(from_document).transpose()
+    }
+}
+
+/// Translates a driver error into a [`StoreError`] (see the [module docs](self)).
+pub(crate) fn map_error(error: mongodb::error::Error) -> StoreError {
+    match error.kind.as_ref() {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. }
+        | ErrorKind::Shutdown => StoreError::Unavailable(error.to_string()),
+        ErrorKind::Write(WriteFailure::WriteError(e)) => from_code(e.code, &e.message),
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => from_code(e.code, &e.message),
+        ErrorKind::Command(e) => from_code(e.code, &e.message),
+        ErrorKind::InsertMany(e) => match e.write_errors.as_ref().and_then(|errors| errors.first())
+        {
+            Some(first) => from_code(first.code, &first.message),
+            None => StoreError::Backend(error.to_string()),
+        },
+        _ => StoreError::Backend(error.to_string()),
+    }
+}
+
+/// Translates a server error code.
+fn from_code(code: i32, message: &str) -> StoreError {
+    match code {
+        11000 => StoreError::Duplicate {
+            field: duplicate_field(message),
+        },
+        14 => StoreError::update_failed(UpdateFailure::TypeMismatch, message),
+        28 => StoreError::update_failed(UpdateFailure::PathNotViable, message),
+        2 => StoreError::update_failed(UpdateFailure::BadValue, message),
+        // The server is shutting down or stepping down: as good as unreachable; retry later.
+        // (91 ShutdownInProgress, 189 PrimarySteppedDown, 10107 NotWritablePrimary,
+        // 11600 InterruptedAtShutdown, 13435 NotPrimaryNoSecondaryOk)
+        91 | 189 | 10107 | 11600 | 13435 => StoreError::Unavailable(message.to_string()),
+        _ => StoreError::Backend(format!("server error {code}: {message}")),
+    }
+}
+
+/// Which field a duplicate key error is about. MongoDB writes
+/// `E11000 duplicate key error collection: db.users index: username_unique dup key: {...}`;
+/// we read the index name, which is ours, rather than the key, which is user input.
+/// Without a known index name the answer is `_id`; [`MongoStore::create_user`] then asks
+/// the database which value is taken (FerretDB's message names no index).
+fn duplicate_field(message: &str) -> String {
+    let index = message
+        .split_once("index: ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or_default();
+    match index {
+        "username_unique" => "username",
+        "email_unique" => "email",
+        _ => "_id",
+    }
+    .to_string()
+}
+
+impl UserStore for MongoStore {
+    async fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        self.ready().await?;
+        let user = User {
+            id: ObjectId::new(),
+            username: user.username,
+            email: user.email,
+            password_hash: user.password_hash,
+            created_at: DateTime::now(),
+        };
+        match self
+            .users
+            .insert_one(to_document(&user)?)
+            .await
+            .map_err(map_error)
+        {
+            Ok(_) => Ok(user),
+            // The `_id` is fresh, so an unnamed duplicate is the username or the email.
+            // MongoDB names the index in its message; FerretDB does not, so we look.
+            Err(StoreError::Duplicate { field }) if field == "_id" => {
+                let taken = self
+                    .users
+                    .find_one(doc! { "username": &user.username })
+                    .await
+                    .map_err(map_error)?;
+                let field = if taken.is_some() { "username" } else { "email" };
+                Err(StoreError::Duplicate {
+                    field: field.into(),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
+        self.find_user(doc! { "_id": id }).await
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.find_user(doc! { "username": username }).await
+    }
+
+    async fn user_by_identifier(&self, identifier: &str) -> Result<Option<User>, StoreError> {
+        // Two queries rather than one `$or`, so a username match always wins.
+        match self.find_user(doc! { "username": identifier }).await? {
+            Some(user) => Ok(Some(user)),
+            None => self.find_user(doc! { "email": identifier }).await,
+        }
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: ObjectId,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.ready().await?;
+        let result = self
+            .users
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": { "password_hash": password_hash } },
+            )
+            .await
+            .map_err(map_error)?;
+        Ok(result.matched_count > 0)
+    }
+}
+
+/// The filter "this session, still alive now": both expiries checked on the server.
+fn alive(id_hash: &str, now: DateTime) -> Document {
+    doc! {
+        "_id": id_hash,
+        "idle_expires_at": { "$gt": now },
+        "absolute_expires_at": { "$gt": now },
+    }
+}
+
+impl SessionStore for MongoStore {
+    async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
+        self.ready().await?;
+        let mut doc = to_document(record)?;
+        // The TTL index watches this field: the earlier expiry.
+        doc.insert("expireAt", record.expires_at());
+        match self.sessions.insert_one(doc).await.map_err(map_error) {
+            Err(StoreError::Duplicate { .. }) => Err(StoreError::Duplicate {
+                field: "id_hash".into(),
+            }),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.ready().await?;
+        let found = self
+            .sessions
+            .find_one(alive(id_hash, DateTime::now()))
+            .await
+            .map_err(map_error)?;
+        found.map(from_document).transpose()
+    }
+
+    async fn touch(&self, record: &SessionRecord) -> Result<bool, StoreError> {
+        self.ready().await?;
+        let update = doc! { "$set": {
+            "last_seen": record.last_seen,
+            "idle_expires_at": record.idle_expires_at,
+            "expireAt": record.expires_at(),
+        } };
+        let result = self
+            .sessions
+            .update_one(alive(&record.id_hash, DateTime::now()), update)
+            .await
+            .map_err(map_error)?;
+        Ok(result.matched_count > 0)
+    }
+
+    async fn delete(&self, id_hash: &str) -> Result<bool, StoreError> {
+        self.ready().await?;
+        let result = self
+            .sessions
+            .delete_one(doc! { "_id": id_hash })
+            .await
+            .map_err(map_error)?;
+        Ok(result.deleted_count > 0)
+    }
+
+    async fn delete_all_for_user(
+        &self,
+        user_id: ObjectId,
+        except: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        self.ready().await?;
+        let mut filter = doc! { "user_id": user_id };
+        if let Some(keep) = except {
+            filter.insert("_id", doc! { "$ne": keep });
+        }
+        let result = self.sessions.delete_many(filter).await.map_err(map_error)?;
+        Ok(result.deleted_count)
+    }
+
+    async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
+        self.ready().await?;
+        let now = DateTime::now();
+        let filter = doc! {
+            "user_id": user_id,
+            "idle_expires_at": { "$gt": now },
+            "absolute_expires_at": { "$gt": now },
+        };
+        let mut cursor = self
+            .sessions
+            .find(filter)
+            .sort(doc! { "created_at": 1, "_id": 1 })
+            .await
+            .map_err(map_error)?;
+        let mut records = Vec::new();
+        while cursor.advance().await.map_err(map_error)? {
+            let doc = cursor
+                .deserialize_current()
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            records.push(from_document(doc)?);
+        }
+        Ok(records)
+    }
+}
+
+impl PostStore for MongoStore {
+    async fn insert_one(&self, post: NewPost) -> Result<ObjectId, StoreError> {
+        let id = ObjectId::new();
+        let doc = post.into_document(id)?;
+        self.ready().await?;
+        self.posts.insert_one(doc).await.map_err(map_error)?;
+        Ok(id)
+    }
+
+    async fn insert_many(&self, posts: Vec<NewPost>) -> Result<Vec<ObjectId>, StoreError> {
+        let mut ids = Vec::with_capacity(posts.len());
+        let mut docs = Vec::with_capacity(posts.len());
+        for post in posts {
+            let id = ObjectId::new();
+            docs.push(post.into_document(id)?);
+            ids.push(id);
+        }
+        if docs.is_empty() {
+            // MongoDB refuses an empty insert_many; inserting nothing is trivially done.
+            return Ok(ids);
+        }
+        self.ready().await?;
+        // Ordered (the default): the server stops at the first failure.
+        self.posts
+            .insert_many(docs)
+            .ordered(true)
+            .await
+            .map_err(map_error)?;
+        Ok(ids)
+    }
+
+    async fn find_one(&self, id: ObjectId) -> Result<Option<Document>, StoreError> {
+        self.ready().await?;
+        self.posts
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(map_error)
+    }
+
+    async fn find(
+        &self,
+        filter: PostFilter,
+        options: FindOptions,
+    ) -> Result<PostCursor, StoreError> {
+        self.ready().await?;
+        let mut query = filter.to_mongo();
+        if let Some(after) = options.after {
+            let field = options.sort.field();
+            let anchor = self
+                .posts
+                .find_one(doc! { "_id": after })
+                .projection(doc! { field: 1 })
+                .await
+                .map_err(map_error)?
+                .ok_or_else(|| StoreError::InvalidQuery {
+                    reason: format!("`after` names post {after}, which does not exist"),
+                })?;
+            let key = anchor.get(field).ok_or_else(|| StoreError::InvalidQuery {
+                reason: format!("`after` post {after} has no `{field}` to page by"),
+            })?;
+            // PostFilter never produces `$or`, so this key is free.
+            query.extend(after_to_mongo(options.sort, key, after));
+        }
+        let limit = match options.limit {
+            Some(n) => Some(i64::try_from(n).map_err(|_| StoreError::InvalidQuery {
+                reason: "limit is too large".into(),
+            })?),
+            None => None,
+        };
+        let mut find = self.posts.find(query).sort(options.sort.to_mongo());
+        if let Some(skip) = options.skip {
+            find = find.skip(skip);
+        }
+        if let Some(limit) = limit {
+            find = find.limit(limit);
+        }
+        let cursor = find.await.map_err(map_error)?;
+        Ok(PostCursor::mongo(cursor))
+    }
+
+    async fn update_one(
+        &self,
+        id: ObjectId,
+        update: &Update,
+        upsert: bool,
+    ) -> Result<UpdateOutcome, StoreError> {
+        update.validate()?;
+        self.ready().await?;
+        let result = self
+            .posts
+            .update_one(doc! { "_id": id }, update.to_document())
+            .upsert(upsert)
+            .await
+            .map_err(map_error)?;
+        let upserted_id = match result.upserted_id {
+            Some(Bson::ObjectId(id)) => Some(id),
+            Some(other) => {
+                return Err(StoreError::Backend(format!(
+                    "upserted a non-ObjectId _id: {other}"
+                )));
+            }
+            None => None,
+        };
+        Ok(UpdateOutcome {
+            matched: result.matched_count,
+            modified: result.modified_count,
+            upserted_id,
+        })
+    }
+
+    async fn delete_one(&self, id: ObjectId) -> Result<u64, StoreError> {
+        self.ready().await?;
+        let result = self
+            .posts
+            .delete_one(doc! { "_id": id })
+            .await
+            .map_err(map_error)?;
+        Ok(result.deleted_count)
+    }
+}
