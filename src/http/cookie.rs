@@ -90,11 +90,11 @@ pub const MAX_COOKIES: usize = 180;
 /// 16 KiB head limit for everything else.
 pub const MAX_COOKIE_BYTES: usize = 8 * 1024;
 
-/// The longest name plus value a browser stores (RFC 6265bis §5.6, step 5):
+/// The longest name plus value a browser stores (RFC 6265bis §5.6):
 /// longer cookies are ignored, so [`SetCookie::build`] refuses them.
 pub const MAX_NAME_VALUE_BYTES: usize = 4096;
 
-/// The longest attribute value a browser accepts (RFC 6265bis §5.6, step 6):
+/// The longest attribute value a browser accepts (RFC 6265bis §5.6):
 /// a longer `Path` or `Domain` is ignored, so [`SetCookie::build`] refuses it.
 pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
 
@@ -306,7 +306,7 @@ impl<'a> CookieList<'a> {
 /// [`LimitError::TooManyBytes`] if the values add up to more than
 /// [`MAX_COOKIE_BYTES`], and [`LimitError::TooManyCookies`] if they hold more
 /// than [`MAX_COOKIES`] valid cookies. Either way the request is refused as a
-/// whole (the server answers 431) instead of keeping the first cookies and
+/// whole (a server answers 431) instead of keeping the first cookies and
 /// dropping the rest: a silently dropped session cookie would look like a
 /// random logout.
 ///
