@@ -56,8 +56,11 @@ fuzz_target!(|header: &[u8]| {
     }
 
     // 4. Set-Cookie round trip. Secure and Path=/ satisfy both name prefixes,
-    //    so the only acceptable refusal is a pair over the size limit.
-    for c in &cookies {
+    //    so the only acceptable refusal is a pair over the size limit. Building
+    //    allocates, and checking every cookie of a 4 KiB input cut exec/s
+    //    threefold; the first few suffice, since any cookie of an input is one
+    //    mutation (erasing what precedes it) away from the front.
+    for c in cookies.iter().take(ROUND_TRIPS) {
         let built = SetCookie::new(c.name(), c.value())
             .path("/")
             .secure(true)
@@ -71,6 +74,9 @@ fuzz_target!(|header: &[u8]| {
         }
     }
 });
+
+/// How many cookies of each input go through the Set-Cookie round trip.
+const ROUND_TRIPS: usize = 8;
 
 /// RFC 9110 token: one or more visible ASCII characters, none a delimiter.
 fn is_token(name: &str) -> bool {
