@@ -1,15 +1,19 @@
-//! The `groundup` binary: parse the command line, start the server, and stop
-//! it gracefully on SIGINT or SIGTERM.
+//! The `groundup` binary: read the command line and environment, open the
+//! store, start the server, and stop it gracefully on SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use groundup::app::App;
+use groundup::app::{App, AppConfig};
 use groundup::http::Limits;
 use groundup::server::Server;
+use groundup::session::manager::SessionPolicy;
+use groundup::store::{self, StoreChoice, StoreConfig};
 
 /// An HTTP/1.1 server written from the ground up.
 #[derive(Debug, Parser)]
@@ -18,6 +22,24 @@ struct Args {
     /// Address to listen on. Port 0 picks a free port (the log says which).
     #[arg(long, default_value = "127.0.0.1:8080", env = "GROUNDUP_LISTEN")]
     listen: SocketAddr,
+    /// Where users, sessions and posts live: MongoDB (needs MONGODB_URI),
+    /// the embedded file store, or auto (MongoDB when MONGODB_URI is set).
+    #[arg(long, value_enum, default_value_t = StoreArg::Auto)]
+    store: StoreArg,
+    /// The embedded store's directory.
+    #[arg(long, env = "GROUNDUP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Development mode for plain http://localhost: the session cookie drops
+    /// `Secure` and the `__Host-` prefix so browsers keep it without TLS.
+    #[arg(long)]
+    dev: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StoreArg {
+    Auto,
+    Mongo,
+    Embedded,
 }
 
 #[tokio::main]
@@ -29,7 +51,39 @@ async fn main() -> ExitCode {
         .init();
     let args = Args::parse();
 
-    let server = match Server::bind(args.listen, App::new(), Limits::default()).await {
+    let choice = match args.store {
+        StoreArg::Auto => StoreChoice::Auto,
+        StoreArg::Mongo => StoreChoice::Mongo,
+        StoreArg::Embedded => StoreChoice::Embedded,
+    };
+    let store = match StoreConfig::from_env(choice, args.data_dir) {
+        Ok(config) => store::open(&config).await,
+        Err(error) => Err(error),
+    };
+    let store = match store {
+        Ok(store) => Arc::new(store),
+        Err(error) => {
+            tracing::error!("cannot open the store: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("store: {}", store.describe());
+    if args.dev {
+        tracing::warn!(
+            "--dev: the session cookie is sent without Secure and without the __Host- prefix; \
+             use this only on http://localhost"
+        );
+    }
+
+    let config = AppConfig {
+        sessions: SessionPolicy {
+            dev: args.dev,
+            ..SessionPolicy::default()
+        },
+        ..AppConfig::default()
+    };
+    let app = App::new(store, config);
+    let server = match Server::bind(args.listen, app, Limits::default()).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!(address = %args.listen, %error, "cannot listen");

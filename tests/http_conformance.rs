@@ -9,15 +9,15 @@ mod common;
 use std::time::Duration;
 
 use common::{Client, TestServer};
-use groundup::app::App;
+use groundup::app::AppConfig;
 use groundup::http::Limits;
 
 async fn start() -> TestServer {
-    TestServer::start(App::new(), Limits::default()).await
+    TestServer::app(AppConfig::default(), Limits::default()).await
 }
 
 async fn start_with(limits: Limits) -> TestServer {
-    TestServer::start(App::new(), limits).await
+    TestServer::app(AppConfig::default(), limits).await
 }
 
 /// Sends `bytes` on a fresh connection and returns the response and the
@@ -714,4 +714,19 @@ async fn smuggled_request_after_rejection_is_never_answered() {
     .await;
     assert_eq!(response.status, 400);
     assert!(client.is_closed().await);
+}
+
+#[tokio::test]
+async fn echo_shows_cookies_from_every_cookie_field() {
+    let server = start().await;
+    let (response, _) = exchange(
+        &server,
+        b"GET /echo HTTP/1.1\r\nHost: t\r\nCookie: a=1; bad; b=\"2\"\r\nCookie: c=3\r\n\r\n",
+    )
+    .await;
+    let echo = response.json();
+    assert_eq!(
+        echo["cookies"],
+        serde_json::json!([["a", "1"], ["b", "2"], ["c", "3"]])
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! This is the tool for the curl and netcat experiments in the README: send
 //! anything, and see the method, the target split into path and query, the
-//! header fields in the order they arrived, the cookies, and the body after
+//! header fields in the order they arrived, the cookies split into pairs, and the body after
 //! its framing (Content-Length or chunked) was taken off.
 //!
 //! ```text
@@ -20,6 +20,7 @@
 
 use serde::Serialize;
 
+use crate::http::cookie;
 use crate::http::{Headers, Response, Status};
 use crate::server::Request;
 
@@ -33,6 +34,8 @@ struct Echo<'a> {
     query: Vec<(String, String)>,
     version: &'static str,
     headers: Vec<(&'a str, String)>,
+    /// The `Cookie` fields, split into name/value pairs (invalid pairs skipped).
+    cookies: Vec<(&'a str, &'a str)>,
     trailers: Vec<(&'a str, String)>,
     body_length: usize,
     /// The body when it is UTF-8 text; `null` otherwise.
@@ -42,6 +45,12 @@ struct Echo<'a> {
 /// Answers with the request as JSON.
 pub fn show(request: &Request) -> Response {
     let head = &request.head;
+    let cookies = match cookie::parse_all(head.headers.get_all("cookie")) {
+        Ok(cookies) => cookies.iter().map(|c| (c.name(), c.value())).collect(),
+        Err(error) => {
+            return Response::error(Status::REQUEST_HEADER_FIELDS_TOO_LARGE, &error.to_string());
+        }
+    };
     let echo = Echo {
         method: head.method.as_str(),
         target: &head.target,
@@ -51,6 +60,7 @@ pub fn show(request: &Request) -> Response {
             .collect(),
         version: head.version.as_str(),
         headers: fields(&head.headers),
+        cookies,
         trailers: fields(&request.trailers),
         body_length: request.body.len(),
         body: std::str::from_utf8(&request.body).ok(),

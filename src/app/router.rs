@@ -24,6 +24,18 @@ pub enum Endpoint {
     Health,
     /// `/echo`, any of the common methods.
     Echo,
+    /// `POST /api/register`
+    Register,
+    /// `POST /api/login`
+    Login,
+    /// `GET /api/me`
+    Me,
+    /// `POST /api/logout`
+    Logout,
+    /// `POST /api/logout-all`
+    LogoutAll,
+    /// `POST /api/password`
+    Password,
 }
 
 /// Where a request goes.
@@ -49,6 +61,12 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
         ],
         Endpoint::Echo,
     ),
+    ("/api/register", &[Method::Post], Endpoint::Register),
+    ("/api/login", &[Method::Post], Endpoint::Login),
+    ("/api/me", &[Method::Get], Endpoint::Me),
+    ("/api/logout", &[Method::Post], Endpoint::Logout),
+    ("/api/logout-all", &[Method::Post], Endpoint::LogoutAll),
+    ("/api/password", &[Method::Post], Endpoint::Password),
 ];
 
 /// Routes a request by its method and path.

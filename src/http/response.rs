@@ -181,6 +181,12 @@ impl Response {
         Response::json_bytes(status, body.to_string().into_bytes())
     }
 
+    /// Replaces the status.
+    pub fn with_status(mut self, status: Status) -> Response {
+        self.status = status;
+        self
+    }
+
     /// Adds a header field.
     pub fn header(
         mut self,

@@ -4,9 +4,14 @@
 
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
+pub mod store_support;
+
+use std::any::Any;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use groundup::app::{App, AppConfig};
 use groundup::http::Limits;
 use groundup::server::{Server, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +27,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     pub finished: Option<tokio::task::JoinHandle<()>>,
+    /// Whatever must outlive the server (its store's scratch directory).
+    _keep: Option<Box<dyn Any + Send>>,
 }
 
 impl TestServer {
@@ -39,7 +46,16 @@ impl TestServer {
             addr,
             stop: Some(stop),
             finished: Some(finished),
+            _keep: None,
         }
+    }
+
+    /// Starts the real application on a fresh embedded store.
+    pub async fn app(config: AppConfig, limits: Limits) -> TestServer {
+        let (store, dir) = store_support::embedded_store().await;
+        let mut server = TestServer::start(App::new(Arc::new(store), config), limits).await;
+        server._keep = Some(Box::new(dir));
+        server
     }
 
     /// Opens a raw connection.
@@ -112,6 +128,13 @@ pub enum BodyKind {
 }
 
 impl Client {
+    pub fn from_stream(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            buffer: Vec::new(),
+        }
+    }
+
     pub async fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).await.unwrap();
     }

@@ -1,0 +1,466 @@
+//! Accounts and sessions over HTTP: register, log in, who am I, log out.
+//!
+//! # Format
+//!
+//! ```text
+//! POST /api/register  {"username","password","email"?}      201 {"id","username","email"}
+//! POST /api/login     {"identifier" (or "username"),"password"}
+//!                                                            200 {"user",...,"csrf_token"}
+//!                                                            Set-Cookie: __Host-session=<id>; …
+//! GET  /api/me                                               200 {"user","session","csrf_token"}
+//! POST /api/logout                                           200, cookie cleared
+//! POST /api/logout-all                                       200 {"sessions_ended": n}
+//! POST /api/password  {"current_password","new_password"}    200, every session ended,
+//!                                                            a new one started
+//! ```
+//!
+//! Bodies are JSON or form-encoded (see [`fields`](super::fields)). Without
+//! a live session the answer is 401 with `WWW-Authenticate`; with one but
+//! without the right to act (a foreign origin, a missing CSRF token, a wrong
+//! current password) it is 403. Every response here carries
+//! `Cache-Control: no-store`: none of it may sit in a shared cache.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::app::App;
+use crate::app::csrf;
+use crate::app::fields::{FieldError, Fields};
+use crate::http::{Response, Status};
+use crate::server::Request;
+use crate::session::manager::{self, ActiveSession, Lookup, SessionError};
+use crate::session::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::store::{NewUser, SessionStore, StoreError, User, UserStore};
+
+/// Usernames are 3 to 32 of these characters, stored lowercased, so
+/// `Ada` and `ada` are one account and look-alike names stay rare.
+fn is_username_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// The challenge sent with every 401: the scheme is the session cookie.
+const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
+
+/// A 401 for a request with no live session. A cookie that named no live
+/// session is cleared in the same response.
+pub fn unauthorized(app: &App, clear_cookie: bool) -> Response {
+    let response = Response::error(Status::UNAUTHORIZED, "not logged in")
+        .header("www-authenticate", CHALLENGE);
+    if clear_cookie {
+        response.header("set-cookie", app.policy.removal_cookie())
+    } else {
+        response
+    }
+}
+
+/// The response for a failed store or session operation.
+pub fn failure(error: &SessionError) -> Response {
+    match error {
+        SessionError::Store(store) => store_failure(store),
+        SessionError::Cookies(limit) => {
+            Response::error(Status::REQUEST_HEADER_FIELDS_TOO_LARGE, &limit.to_string())
+        }
+        SessionError::Random => {
+            tracing::error!("random source failed");
+            Response::error(Status::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// The response for a store error: 503 while the database is away (the next
+/// request tries again), 409 for a taken unique value, 500 otherwise.
+pub fn store_failure(error: &StoreError) -> Response {
+    match error {
+        StoreError::Unavailable(_) => Response::error(
+            Status::SERVICE_UNAVAILABLE,
+            "database unavailable; try again shortly",
+        )
+        .header("retry-after", "1"),
+        StoreError::Duplicate { field } => FieldError::field(field, "is already taken")
+            .into_response()
+            .with_status(Status::CONFLICT),
+        other => {
+            tracing::error!(error = %other, "store failure");
+            Response::error(Status::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+/// Looks up the request's session, or answers for it.
+///
+/// # Errors
+///
+/// The response to send instead: 401 without a live session, 431/503/500
+/// when the lookup itself fails.
+pub async fn require_session(app: &App, request: &Request) -> Result<ActiveSession, Response> {
+    match manager::resolve(&app.store, &app.policy, &request.head).await {
+        Ok(Lookup::Active(session)) => Ok(*session),
+        Ok(Lookup::NoCookie) => Err(unauthorized(app, false)),
+        Ok(Lookup::Invalid) => Err(unauthorized(app, true)),
+        Err(error) => Err(failure(&error)),
+    }
+}
+
+fn user_json(user: &User) -> serde_json::Value {
+    json!({
+        "id": user.id.to_hex(),
+        "username": user.username,
+        "email": user.email,
+        "created_at": user.created_at.try_to_rfc3339_string().unwrap_or_default(),
+    })
+}
+
+fn json_response(status: Status, body: &serde_json::Value) -> Response {
+    Response::json_bytes(status, body.to_string().into_bytes())
+}
+
+/// Runs Argon2 (tens of milliseconds of CPU) on the blocking pool, away from
+/// the threads that serve connections.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Response> {
+    tokio::task::spawn_blocking(work).await.map_err(|_| {
+        tracing::error!("password hashing task failed");
+        Response::error(Status::INTERNAL_SERVER_ERROR, "internal error")
+    })
+}
+
+fn check_password_shape(field: &str, password: &str) -> Result<(), FieldError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(FieldError::field(
+            field,
+            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(FieldError::field(
+            field,
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn normalize_username(username: &str) -> Result<String, FieldError> {
+    let length = username.chars().count();
+    if !(3..=32).contains(&length) || !username.chars().all(is_username_char) {
+        return Err(FieldError::field(
+            "username",
+            "must be 3 to 32 letters, digits, '_', '-' or '.'",
+        ));
+    }
+    Ok(username.to_ascii_lowercase())
+}
+
+fn normalize_email(email: &str) -> Result<String, FieldError> {
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && matches!(email.split_once('@'), Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !domain.contains('@'));
+    if valid {
+        Ok(email.to_lowercase())
+    } else {
+        Err(FieldError::field("email", "is not an email address"))
+    }
+}
+
+/// `POST /api/register`.
+pub async fn register(app: &App, request: &Request) -> Response {
+    if let Err(response) = csrf::check_origin(&request.head) {
+        return response;
+    }
+    let parsed = (|| {
+        let mut fields = Fields::parse(
+            &request.head,
+            &request.body,
+            &["username", "password", "email"],
+        )?;
+        let username = normalize_username(&fields.string("username")?)?;
+        let password = fields.string("password")?;
+        let email = fields
+            .optional_string("email")?
+            .filter(|email| !email.is_empty());
+        check_password_shape("password", &password)?;
+        let email = email.as_deref().map(normalize_email).transpose()?;
+        Ok::<_, FieldError>((username, password, email))
+    })();
+    let (username, password, email) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+    let password_hash = match blocking(move || password::hash(&password)).await {
+        Ok(Ok(hash)) => hash,
+        Ok(Err(_)) => return Response::error(Status::INTERNAL_SERVER_ERROR, "internal error"),
+        Err(response) => return response,
+    };
+    let new_user = NewUser {
+        username,
+        email,
+        password_hash,
+    };
+    match app.store.create_user(new_user).await {
+        Ok(user) => json_response(Status::CREATED, &user_json(&user))
+            .header("location", "/api/me")
+            .header("cache-control", "no-store"),
+        Err(error) => store_failure(&error),
+    }
+}
+
+/// The client address a throttle counts failures against.
+fn address_key(peer: IpAddr) -> String {
+    format!("ip:{peer}")
+}
+
+/// `POST /api/login`.
+pub async fn login(app: &App, request: &Request) -> Response {
+    if let Err(response) = csrf::check_origin(&request.head) {
+        return response;
+    }
+    let parsed = (|| {
+        let mut fields = Fields::parse(
+            &request.head,
+            &request.body,
+            &["identifier", "username", "password"],
+        )?;
+        let identifier = match (
+            fields.optional_string("identifier")?,
+            fields.optional_string("username")?,
+        ) {
+            (Some(identifier), None) | (None, Some(identifier)) => identifier,
+            (None, None) => return Err(FieldError::field("identifier", "is required")),
+            (Some(_), Some(_)) => {
+                return Err(FieldError::field(
+                    "username",
+                    "send identifier or username, not both",
+                ));
+            }
+        };
+        let password = fields.string("password")?;
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(FieldError::field(
+                "password",
+                format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+            ));
+        }
+        Ok((identifier.to_lowercase(), password))
+    })();
+    let (identifier, password) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+
+    let now = Instant::now();
+    let account_key = format!("account:{identifier}");
+    let address_key = address_key(request.peer.ip());
+    for (throttle, key) in [
+        (&app.throttles.account, &account_key),
+        (&app.throttles.address, &address_key),
+    ] {
+        if let Err(wait) = throttle.check(key, now) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Response::error(
+                Status::TOO_MANY_REQUESTS,
+                "too many failed logins; wait and retry",
+            )
+            .header("retry-after", seconds.max(1).to_string())
+            .header("cache-control", "no-store");
+        }
+    }
+
+    let user = match app.store.user_by_identifier(&identifier).await {
+        Ok(user) => user,
+        Err(error) => return store_failure(&error),
+    };
+    // Verify against the real hash, or a dummy one: either way the same
+    // Argon2 work, so the answer's timing says nothing about whether the
+    // account exists.
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let verified = blocking(move || match stored_hash {
+        Some(hash) => password::verify(&password, &hash),
+        None => password::verify_dummy(&password),
+    })
+    .await;
+    let user = match (verified, user) {
+        (Err(response), _) => return response,
+        (Ok(true), Some(user)) => user,
+        (Ok(_), _) => {
+            app.throttles.account.record_failure(&account_key, now);
+            app.throttles.address.record_failure(&address_key, now);
+            return Response::error(Status::UNAUTHORIZED, "wrong username or password")
+                .header("www-authenticate", CHALLENGE)
+                .header("cache-control", "no-store");
+        }
+    };
+    app.throttles.account.clear(&account_key);
+
+    // A session the browser already had (someone else's, or planted) ends
+    // here: login always starts a fresh id.
+    if let Ok(Lookup::Active(previous)) =
+        manager::resolve(&app.store, &app.policy, &request.head).await
+    {
+        let _ = manager::end(&app.store, &previous).await;
+    }
+    match manager::start(&app.store, &app.policy, user.id).await {
+        Ok((id, record)) => json_response(
+            Status::OK,
+            &json!({ "user": user_json(&user), "csrf_token": record.csrf_token }),
+        )
+        .header("set-cookie", app.policy.set_cookie(&id))
+        .header("cache-control", "no-store"),
+        Err(error) => failure(&error),
+    }
+}
+
+/// Reads an optional form/JSON body for an endpoint whose only field is the
+/// CSRF token, then checks it.
+fn session_csrf(request: &Request, session: &ActiveSession) -> Result<(), Response> {
+    let form_token = if request.body.is_empty() {
+        None
+    } else {
+        let mut fields = Fields::parse(&request.head, &request.body, &["csrf_token"])
+            .map_err(FieldError::into_response)?;
+        fields
+            .optional_string("csrf_token")
+            .map_err(FieldError::into_response)?
+    };
+    csrf::check_session(
+        &request.head,
+        &session.record.csrf_token,
+        form_token.as_deref(),
+    )
+}
+
+/// `GET /api/me`.
+pub async fn me(app: &App, request: &Request) -> Response {
+    let session = match require_session(app, request).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let others = match app.store.list_for_user(session.user.id).await {
+        Ok(sessions) => sessions.len().saturating_sub(1),
+        Err(error) => return store_failure(&error),
+    };
+    let date = |time: bson::DateTime| time.try_to_rfc3339_string().unwrap_or_default();
+    let record = &session.record;
+    json_response(
+        Status::OK,
+        &json!({
+            "user": user_json(&session.user),
+            "session": {
+                "created_at": date(record.created_at),
+                "last_seen": date(record.last_seen),
+                "idle_expires_at": date(record.idle_expires_at),
+                "absolute_expires_at": date(record.absolute_expires_at),
+                "other_sessions": others,
+            },
+            "csrf_token": record.csrf_token,
+        }),
+    )
+    .header("cache-control", "no-store")
+}
+
+/// The response that ends a browser's session: the cookie removed, and
+/// `Clear-Site-Data` asking the browser to drop every cookie of this origin.
+fn logged_out(app: &App, body: &serde_json::Value) -> Response {
+    json_response(Status::OK, body)
+        .header("set-cookie", app.policy.removal_cookie())
+        .header("clear-site-data", "\"cookies\"")
+        .header("cache-control", "no-store")
+}
+
+/// `POST /api/logout`.
+pub async fn logout(app: &App, request: &Request) -> Response {
+    let session = match require_session(app, request).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = session_csrf(request, &session) {
+        return response;
+    }
+    match manager::end(&app.store, &session).await {
+        Ok(()) => logged_out(app, &json!({ "logged_out": true })),
+        Err(error) => store_failure(&error),
+    }
+}
+
+/// `POST /api/logout-all`: every session of the user, this one included.
+pub async fn logout_all(app: &App, request: &Request) -> Response {
+    let session = match require_session(app, request).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = session_csrf(request, &session) {
+        return response;
+    }
+    match app.store.delete_all_for_user(session.user.id, None).await {
+        Ok(ended) => logged_out(app, &json!({ "sessions_ended": ended })),
+        Err(error) => store_failure(&error),
+    }
+}
+
+/// `POST /api/password`: change the password, end every session, and start
+/// a new one for this browser (a privilege change gets a new id).
+pub async fn change_password(app: &App, request: &Request) -> Response {
+    let session = match require_session(app, request).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let parsed = (|| {
+        let mut fields = Fields::parse(
+            &request.head,
+            &request.body,
+            &["current_password", "new_password", "csrf_token"],
+        )?;
+        let current = fields.string("current_password")?;
+        let new = fields.string("new_password")?;
+        let token = fields.optional_string("csrf_token")?;
+        check_password_shape("new_password", &new)?;
+        Ok::<_, FieldError>((current, new, token))
+    })();
+    let (current, new, token) = match parsed {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+    if let Err(response) =
+        csrf::check_session(&request.head, &session.record.csrf_token, token.as_deref())
+    {
+        return response;
+    }
+    let stored = session.user.password_hash.clone();
+    let hashed = blocking(move || {
+        if password::verify(&current, &stored) {
+            password::hash(&new).ok()
+        } else {
+            None
+        }
+    })
+    .await;
+    let new_hash = match hashed {
+        Err(response) => return response,
+        Ok(None) => {
+            return Response::error(Status::FORBIDDEN, "current password is wrong")
+                .header("cache-control", "no-store");
+        }
+        Ok(Some(hash)) => hash,
+    };
+    let user_id = session.user.id;
+    let ended = match app.store.set_password_hash(user_id, &new_hash).await {
+        Ok(_) => app.store.delete_all_for_user(user_id, None).await,
+        Err(error) => return store_failure(&error),
+    };
+    let ended = match ended {
+        Ok(ended) => ended,
+        Err(error) => return store_failure(&error),
+    };
+    match manager::start(&app.store, &app.policy, user_id).await {
+        Ok((id, record)) => json_response(
+            Status::OK,
+            &json!({ "sessions_ended": ended, "csrf_token": record.csrf_token }),
+        )
+        .header("set-cookie", app.policy.set_cookie(&id))
+        .header("cache-control", "no-store"),
+        Err(error) => failure(&error),
+    }
+}

@@ -1,0 +1,207 @@
+//! The session life cycle: start at login, find on every request, end at
+//! logout.
+//!
+//! ```text
+//! login ──► start(): new random id ──► store keeps sha256(id) + expiries
+//!            └─► Set-Cookie: __Host-session=<id>; Path=/; Secure; HttpOnly; SameSite=Lax
+//! request ─► resolve(): Cookie → id → sha256 → store.load → alive? → user
+//!            └─► touch() when the idle expiry should slide (at most once a minute)
+//! logout ──► end(): store.delete + Set-Cookie with Max-Age=0
+//! ```
+//!
+//! Every login starts a *new* id, whatever cookie the browser already had:
+//! an attacker who planted a known id in a victim's browser before login
+//! (session fixation) holds nothing after it.
+
+use std::time::Duration;
+
+use bson::DateTime;
+use bson::oid::ObjectId;
+
+use crate::http::RequestHead;
+use crate::http::cookie::{self, LimitError, SameSite, SetCookie};
+use crate::session::id::{SessionId, random_token};
+use crate::store::{SessionRecord, SessionStore, Store, StoreError, User, UserStore};
+
+/// How sessions behave: lifetimes and the cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// A session unused for this long ends (OWASP suggests 15–30 minutes for
+    /// an application like this one).
+    pub idle: Duration,
+    /// A session ends this long after login, however busy.
+    pub absolute: Duration,
+    /// The idle expiry slides forward at most this often, so that a busy
+    /// client does not turn every read into a database write.
+    pub touch_every: Duration,
+    /// Plain-http development mode: the cookie drops `Secure` and the
+    /// `__Host-` prefix (which requires `Secure`), so browsers keep it on
+    /// `http://localhost`.
+    pub dev: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy {
+            idle: Duration::from_secs(30 * 60),
+            absolute: Duration::from_secs(12 * 60 * 60),
+            touch_every: Duration::from_secs(60),
+            dev: false,
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// The session cookie's name. `__Host-` tells the browser to accept it
+    /// only with `Secure`, `Path=/` and no `Domain`, so no subdomain and no
+    /// plain-http page can set or overwrite it.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.dev {
+            "session"
+        } else {
+            "__Host-session"
+        }
+    }
+
+    fn cookie(&self, value: String) -> SetCookie {
+        SetCookie::new(self.cookie_name(), value)
+            .path("/")
+            .secure(!self.dev)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+    }
+
+    /// The `Set-Cookie` value that hands `id` to the browser.
+    pub fn set_cookie(&self, id: &SessionId) -> String {
+        // The name, a hex value and these attributes satisfy every rule the
+        // builder checks; building cannot fail.
+        self.cookie(id.cookie_value())
+            .max_age(self.absolute)
+            .build()
+            .unwrap_or_default()
+    }
+
+    /// The `Set-Cookie` value that makes the browser forget the cookie.
+    pub fn removal_cookie(&self) -> String {
+        self.cookie(String::new())
+            .removal()
+            .build()
+            .unwrap_or_default()
+    }
+}
+
+/// A request's session, found and still alive.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    /// The id from the cookie.
+    pub id: SessionId,
+    /// The stored record.
+    pub record: SessionRecord,
+    /// Its user.
+    pub user: User,
+}
+
+/// What the request's cookie amounts to.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// No session cookie at all.
+    NoCookie,
+    /// A session cookie that names no live session: forged, truncated,
+    /// expired or logged out. Treated exactly like no cookie, except that the
+    /// response may clear it.
+    Invalid,
+    /// A live session.
+    Active(Box<ActiveSession>),
+}
+
+/// Why a session operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The store failed (503 when unavailable).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The operating system's random source failed.
+    #[error("no randomness for a session id")]
+    Random,
+    /// The request's cookies are over the limits (431).
+    #[error(transparent)]
+    Cookies(#[from] LimitError),
+}
+
+fn now_plus(now: DateTime, duration: Duration) -> DateTime {
+    let millis = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    DateTime::from_millis(now.timestamp_millis().saturating_add(millis))
+}
+
+/// Starts a session for `user_id` with a new random id.
+///
+/// # Errors
+///
+/// [`SessionError`] when no id can be drawn or the store fails.
+pub async fn start(
+    store: &Store,
+    policy: &SessionPolicy,
+    user_id: ObjectId,
+) -> Result<(SessionId, SessionRecord), SessionError> {
+    let id = SessionId::generate().map_err(|_| SessionError::Random)?;
+    let csrf_token = random_token().map_err(|_| SessionError::Random)?;
+    let now = DateTime::now();
+    let record = SessionRecord {
+        id_hash: id.storage_key(),
+        user_id,
+        created_at: now,
+        last_seen: now,
+        idle_expires_at: now_plus(now, policy.idle),
+        absolute_expires_at: now_plus(now, policy.absolute),
+        csrf_token,
+    };
+    store.create(&record).await?;
+    Ok((id, record))
+}
+
+/// Finds the session a request's cookie names, sliding its idle expiry.
+///
+/// # Errors
+///
+/// [`SessionError`] when the cookies are over the limits or the store fails.
+pub async fn resolve(
+    store: &Store,
+    policy: &SessionPolicy,
+    head: &RequestHead,
+) -> Result<Lookup, SessionError> {
+    let cookies = cookie::parse_all(head.headers.get_all("cookie"))?;
+    let Some(value) = cookies.get(policy.cookie_name()) else {
+        return Ok(Lookup::NoCookie);
+    };
+    let Some(id) = SessionId::from_cookie_value(value) else {
+        tracing::debug!("malformed session cookie");
+        return Ok(Lookup::Invalid);
+    };
+    let Some(mut record) = store.load(&id.storage_key()).await? else {
+        return Ok(Lookup::Invalid);
+    };
+    let Some(user) = store.user_by_id(record.user_id).await? else {
+        store.delete(&record.id_hash).await?;
+        return Ok(Lookup::Invalid);
+    };
+    let now = DateTime::now();
+    let since_touch = now.timestamp_millis() - record.last_seen.timestamp_millis();
+    if u128::try_from(since_touch).unwrap_or(0) >= policy.touch_every.as_millis() {
+        record.last_seen = now;
+        record.idle_expires_at = now_plus(now, policy.idle).min(record.absolute_expires_at);
+        if !store.touch(&record).await? {
+            return Ok(Lookup::Invalid);
+        }
+    }
+    Ok(Lookup::Active(Box::new(ActiveSession { id, record, user })))
+}
+
+/// Ends one session.
+///
+/// # Errors
+///
+/// When the store fails.
+pub async fn end(store: &Store, session: &ActiveSession) -> Result<(), StoreError> {
+    store.delete(&session.record.id_hash).await?;
+    Ok(())
+}
