@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use groundup::http::{Limits, RequestHead, Response, Status};
+use groundup::http::{BodyAborted, Limits, RequestHead, Response, Status};
 use groundup::server::{Request, Service, stream};
 
 /// `/stream` sends three pieces with pauses between them; `/slow` answers
@@ -24,10 +24,17 @@ impl Service for Slow {
             tokio::spawn(async move {
                 for piece in ["one,", "two,", "three"] {
                     tokio::time::sleep(Duration::from_millis(20)).await;
-                    if sender.send(piece.as_bytes().to_vec()).await.is_err() {
+                    if sender.send(Ok(piece.as_bytes().to_vec())).await.is_err() {
                         return;
                     }
                 }
+            });
+            Response::new(Status::OK).stream(body)
+        } else if request.head.path() == "/broken" {
+            let (sender, body) = stream::channel(1);
+            tokio::spawn(async move {
+                let _ = sender.send(Ok(b"half a bo".to_vec())).await;
+                let _ = sender.send(Err(BodyAborted)).await;
             });
             Response::new(Status::OK).stream(body)
         } else {
@@ -114,4 +121,27 @@ async fn shutdown_refuses_new_connections() {
         .unwrap()
         .unwrap();
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn aborted_stream_cuts_the_connection_without_the_last_chunk() {
+    let server = start().await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /broken HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(
+        common::PATIENCE,
+        tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut received),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let text = String::from_utf8(received).unwrap();
+    assert!(text.contains("transfer-encoding: chunked"));
+    assert!(
+        text.ends_with("9\r\nhalf a bo\r\n"),
+        "no terminating chunk: {text:?}"
+    );
 }

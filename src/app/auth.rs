@@ -103,6 +103,26 @@ pub async fn require_session(app: &App, request: &Request) -> Result<ActiveSessi
     }
 }
 
+/// Who is making a write request, and how they proved it.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user.
+    pub user: User,
+}
+
+/// Authenticates a state-changing API request: by the session cookie, with
+/// the CSRF rules (same `Origin` or the session's token in `X-CSRF-Token`).
+///
+/// # Errors
+///
+/// The response to send instead: 401 without credentials, 403 when the CSRF
+/// rules refuse, 431/503 when the lookup fails.
+pub async fn authenticate(app: &App, request: &Request) -> Result<Principal, Response> {
+    let session = require_session(app, request).await?;
+    csrf::check_session(&request.head, &session.record.csrf_token, None)?;
+    Ok(Principal { user: session.user })
+}
+
 fn user_json(user: &User) -> serde_json::Value {
     json!({
         "id": user.id.to_hex(),

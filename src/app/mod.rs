@@ -11,21 +11,26 @@
 //! - [`echo`]: `/echo`, the parsed request shown back as JSON, for curl and
 //!   netcat experiments.
 //! - [`auth`]: register, log in, log out, who am I, change password.
+//! - [`posts`]: the posts API, the seed's MongoDB operations over HTTP.
 //!
 //! And what they share: [`fields`] (reading JSON or form bodies by name and
-//! type) and [`csrf`] (refusing state changes other sites asked for).
+//! type), [`post_json`] (posts between JSON and BSON, and which fields a
+//! client may write) and [`csrf`] (refusing state changes other sites asked
+//! for).
 
 pub mod auth;
 pub mod csrf;
 pub mod echo;
 pub mod fields;
 pub mod health;
+pub mod post_json;
+pub mod posts;
 pub mod router;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::http::{RequestHead, Response};
+use crate::http::{Method, RequestHead, Response};
 use crate::server::{Request, Service};
 use crate::session::manager::SessionPolicy;
 use crate::session::throttle::Throttle;
@@ -114,6 +119,15 @@ impl Service for App {
                 Endpoint::Logout => auth::logout(self, &request).await,
                 Endpoint::LogoutAll => auth::logout_all(self, &request).await,
                 Endpoint::Password => auth::change_password(self, &request).await,
+                Endpoint::Posts => match request.head.method {
+                    Method::Post => posts::create(self, &request).await,
+                    _ => posts::list(self, &request).await,
+                },
+                Endpoint::Post => match request.head.method {
+                    Method::Patch => posts::update(self, &request).await,
+                    Method::Delete => posts::delete(self, &request).await,
+                    _ => posts::get(self, &request).await,
+                },
             },
             Routing::Answered(response) => response,
         }

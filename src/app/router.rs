@@ -36,6 +36,10 @@ pub enum Endpoint {
     LogoutAll,
     /// `POST /api/password`
     Password,
+    /// `GET|POST /api/posts`
+    Posts,
+    /// `GET|PATCH|DELETE /api/posts/{id}`
+    Post,
 }
 
 /// Where a request goes.
@@ -67,7 +71,32 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
     ("/api/logout", &[Method::Post], Endpoint::Logout),
     ("/api/logout-all", &[Method::Post], Endpoint::LogoutAll),
     ("/api/password", &[Method::Post], Endpoint::Password),
+    ("/api/posts", &[Method::Get, Method::Post], Endpoint::Posts),
+    (
+        "/api/posts/{id}",
+        &[Method::Get, Method::Patch, Method::Delete],
+        Endpoint::Post,
+    ),
 ];
+
+/// Whether a route path matches a request path. `{name}` in a route stands
+/// for one non-empty path segment.
+fn matches(route: &str, path: &str) -> bool {
+    let mut route_segments = route.split('/');
+    let mut path_segments = path.split('/');
+    loop {
+        match (route_segments.next(), path_segments.next()) {
+            (None, None) => return true,
+            (Some(pattern), Some(segment)) if pattern.starts_with('{') => {
+                if segment.is_empty() {
+                    return false;
+                }
+            }
+            (Some(pattern), Some(segment)) if pattern == segment => {}
+            _ => return false,
+        }
+    }
+}
 
 /// Routes a request by its method and path.
 pub fn route(method: &Method, path: &str) -> Routing {
@@ -83,7 +112,9 @@ pub fn route(method: &Method, path: &str) -> Routing {
             Response::new(Status::NO_CONTENT).header("allow", server_allow()),
         );
     }
-    let Some((_, methods, endpoint)) = ROUTES.iter().find(|(route_path, _, _)| *route_path == path)
+    let Some((_, methods, endpoint)) = ROUTES
+        .iter()
+        .find(|(route_path, _, _)| matches(route_path, path))
     else {
         return Routing::Answered(Response::error(Status::NOT_FOUND, "no such resource"));
     };

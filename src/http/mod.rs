@@ -29,4 +29,4 @@ pub use limits::Limits;
 pub use request::{
     Expectation, Framing, Header, Headers, Method, Parsed, RequestHead, Version, parse_head,
 };
-pub use response::{Body, BodyStream, Response, ResponseFraming, Status};
+pub use response::{Body, BodyAborted, BodyStream, Response, ResponseFraming, Status};

@@ -97,7 +97,16 @@ impl fmt::Display for Status {
 /// A body produced piece by piece, sent with chunked encoding as the pieces
 /// arrive. Whoever produces it (a database cursor, say) never has to hold the
 /// whole body in memory.
-pub type BodyStream = Pin<Box<dyn Stream<Item = Vec<u8>> + Send>>;
+///
+/// A producer that fails halfway yields `Err(BodyAborted)`. The status line
+/// went out long ago, so the only honest signal left is to end the connection
+/// *without* the last chunk: the client then knows the body is incomplete,
+/// where a tidy `0\r\n\r\n` would have passed a truncated body off as whole.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Vec<u8>, BodyAborted>> + Send>>;
+
+/// A streamed body's producer failed; the connection is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyAborted;
 
 /// What follows the head.
 pub enum Body {

@@ -39,8 +39,8 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
 use crate::http::{
-    Body, BodyDecoder, BodyStream, Expectation, Framing, Limits, Method, ParseError, Parsed,
-    RequestHead, Response, ResponseFraming, Status, Version, parse_head,
+    Body, BodyAborted, BodyDecoder, BodyStream, Expectation, Framing, Limits, Method, ParseError,
+    Parsed, RequestHead, Response, ResponseFraming, Status, Version, parse_head,
 };
 use crate::server::date;
 use crate::server::service::{Request, Service};
@@ -396,7 +396,14 @@ impl<S: Service> Connection<S> {
                     std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
                 }
             };
-            let Some(piece) = piece else { break };
+            let piece = match piece {
+                None => break,
+                Some(Ok(piece)) => piece,
+                Some(Err(BodyAborted)) => {
+                    tracing::warn!(peer = %self.peer, "streamed body aborted by its producer");
+                    return Err(());
+                }
+            };
             if chunked {
                 encode_chunk(&mut self.write_buf, &piece);
             } else {

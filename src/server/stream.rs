@@ -12,10 +12,11 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use tokio::sync::mpsc;
 
-use crate::http::BodyStream;
+use crate::http::{BodyAborted, BodyStream};
 
-/// The sending half: each `send` becomes one chunk on the wire.
-pub type BodySender = mpsc::Sender<Vec<u8>>;
+/// The sending half: each `Ok` piece becomes one chunk on the wire; an `Err`
+/// cuts the connection (see [`BodyStream`]).
+pub type BodySender = mpsc::Sender<Result<Vec<u8>, BodyAborted>>;
 
 /// A bounded channel whose receiving half is a response body. The body ends
 /// when every sender is dropped.
@@ -24,12 +25,12 @@ pub fn channel(capacity: usize) -> (BodySender, BodyStream) {
     (sender, Box::pin(ChannelBody(receiver)))
 }
 
-struct ChannelBody(mpsc::Receiver<Vec<u8>>);
+struct ChannelBody(mpsc::Receiver<Result<Vec<u8>, BodyAborted>>);
 
 impl Stream for ChannelBody {
-    type Item = Vec<u8>;
+    type Item = Result<Vec<u8>, BodyAborted>;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Vec<u8>>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
     }
 }
