@@ -120,6 +120,10 @@ on_both_stores! {
         register_and_login(&mut browser).await;
         let cookie = browser.cookie(SESSION).unwrap().to_owned();
         let user = fixture.store.user_by_username("ada").await.unwrap().unwrap();
+        assert!(
+            user.password_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "passwords are stored as Argon2id PHC strings"
+        );
         let rows = fixture.store.list_for_user(user.id).await.unwrap();
         assert_eq!(rows.len(), 1);
         let row = &rows[0];

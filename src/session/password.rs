@@ -13,6 +13,7 @@
 //! functions on the blocking thread pool, never on the async workers.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -60,9 +61,19 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
         .map_err(|_| PasswordError::Hash)
 }
 
+/// Argon2 verifications run by this process: observable, so a test can
+/// check that a login for a missing account pays for one too.
+static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many verifications ([`verify`] and [`verify_dummy`]) have run.
+pub fn verifications() -> u64 {
+    VERIFICATIONS.load(Ordering::Relaxed)
+}
+
 /// Whether `password` matches the stored PHC string. A malformed stored
 /// string never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
+    VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
