@@ -4,3 +4,4 @@ pub mod id;
 pub mod manager;
 pub mod password;
 pub mod throttle;
+pub mod token;
