@@ -13,6 +13,7 @@ use groundup::app::{App, AppConfig};
 use groundup::http::Limits;
 use groundup::server::Server;
 use groundup::session::manager::SessionPolicy;
+use groundup::session::token::{self, TokenKey};
 use groundup::store::{self, StoreChoice, StoreConfig};
 
 /// An HTTP/1.1 server written from the ground up.
@@ -75,13 +76,29 @@ async fn main() -> ExitCode {
         );
     }
 
-    let config = AppConfig {
-        sessions: SessionPolicy {
-            dev: args.dev,
-            ..SessionPolicy::default()
-        },
-        ..AppConfig::default()
+    let mut config = match AppConfig::new() {
+        Ok(config) => config,
+        Err(error) => {
+            tracing::error!(%error, "no random source for keys");
+            return ExitCode::FAILURE;
+        }
     };
+    config.sessions = SessionPolicy {
+        dev: args.dev,
+        ..SessionPolicy::default()
+    };
+    match TokenKey::from_env() {
+        Ok(Some(key)) => config.token_key = key,
+        Ok(None) => tracing::info!(
+            "bearer tokens are signed with a key made at start-up: they die with this process \
+             (set {} to keep them across restarts and share them between servers)",
+            token::KEY_ENV
+        ),
+        Err(error) => {
+            tracing::error!("{error}");
+            return ExitCode::FAILURE;
+        }
+    }
     let app = App::new(store, config);
     let server = match Server::bind(args.listen, app, Limits::default()).await {
         Ok(server) => server,

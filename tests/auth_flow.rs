@@ -48,7 +48,7 @@ fn quick_expiry(idle_ms: u64, absolute_ms: u64) -> AppConfig {
             touch_every: Duration::ZERO,
             dev: false,
         },
-        ..AppConfig::default()
+        ..AppConfig::new().unwrap()
     }
 }
 
@@ -59,12 +59,12 @@ fn throttled(per_account: usize, per_address: usize) -> AppConfig {
             per_address,
             window: Duration::from_secs(60),
         },
-        ..AppConfig::default()
+        ..AppConfig::new().unwrap()
     }
 }
 
 on_both_stores! {
-    register_login_me_logout_me(AppConfig::default(), |fixture| {
+    register_login_me_logout_me(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         let registered = browser.request("POST", "/api/register", Some(ADA)).await;
         assert_eq!(registered.status, 201);
@@ -100,7 +100,7 @@ on_both_stores! {
         assert!(after.header("www-authenticate").unwrap().starts_with("Cookie"));
     })
 
-    logged_out_cookie_is_dead_even_if_replayed(AppConfig::default(), |fixture| {
+    logged_out_cookie_is_dead_even_if_replayed(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         register_and_login(&mut browser).await;
         let stolen = browser.cookie(SESSION).unwrap().to_owned();
@@ -115,7 +115,7 @@ on_both_stores! {
         assert!(set_cookie(&replay).contains("Max-Age=0"), "a dead cookie is cleared");
     })
 
-    stolen_session_row_is_not_a_cookie(AppConfig::default(), |fixture| {
+    stolen_session_row_is_not_a_cookie(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         register_and_login(&mut browser).await;
         let cookie = browser.cookie(SESSION).unwrap().to_owned();
@@ -137,7 +137,7 @@ on_both_stores! {
         }
     })
 
-    login_rotates_the_session_id(AppConfig::default(), |fixture| {
+    login_rotates_the_session_id(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         register_and_login(&mut browser).await;
         let before = browser.cookie(SESSION).unwrap().to_owned();
@@ -151,7 +151,7 @@ on_both_stores! {
         assert_eq!(browser.request("GET", "/api/me", None).await.status, 200);
     })
 
-    planted_session_id_is_never_adopted(AppConfig::default(), |fixture| {
+    planted_session_id_is_never_adopted(AppConfig::new().unwrap(), |fixture| {
         let planted = "ab".repeat(32);
         let mut browser = fixture.browser();
         browser.cookies.push((SESSION.into(), planted.clone()));
@@ -162,7 +162,7 @@ on_both_stores! {
         assert_eq!(attacker.request("GET", "/api/me", None).await.status, 401);
     })
 
-    login_by_email_works(AppConfig::default(), |fixture| {
+    login_by_email_works(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         assert_eq!(browser.request("POST", "/api/register", Some(ADA)).await.status, 201);
         let login = browser
@@ -171,7 +171,7 @@ on_both_stores! {
         assert_eq!(login.status, 200);
     })
 
-    wrong_password_and_unknown_user_look_the_same(AppConfig::default(), |fixture| {
+    wrong_password_and_unknown_user_look_the_same(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         assert_eq!(browser.request("POST", "/api/register", Some(ADA)).await.status, 201);
         let wrong = browser
@@ -214,7 +214,7 @@ on_both_stores! {
         assert_eq!(blocked.status, 429);
     })
 
-    state_change_with_session_needs_origin_or_token(AppConfig::default(), |fixture| {
+    state_change_with_session_needs_origin_or_token(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         register_and_login(&mut browser).await;
         let bare = browser.request("POST", "/api/logout", None).await;
@@ -234,7 +234,7 @@ on_both_stores! {
         assert_eq!(same.status, 200);
     })
 
-    login_from_a_foreign_origin_is_refused(AppConfig::default(), |fixture| {
+    login_from_a_foreign_origin_is_refused(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         assert_eq!(browser.request("POST", "/api/register", Some(ADA)).await.status, 201);
         let login = browser
@@ -244,7 +244,7 @@ on_both_stores! {
         assert!(browser.cookie(SESSION).is_none());
     })
 
-    operator_objects_never_log_anyone_in(AppConfig::default(), |fixture| {
+    operator_objects_never_log_anyone_in(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         assert_eq!(browser.request("POST", "/api/register", Some(ADA)).await.status, 201);
         for (body, field) in [
@@ -260,7 +260,7 @@ on_both_stores! {
         }
     })
 
-    form_encoded_operator_keys_are_unknown_fields(AppConfig::default(), |fixture| {
+    form_encoded_operator_keys_are_unknown_fields(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         let response = browser
             .form("/api/login", "identifier%5B%24ne%5D=x&password%5B%24ne%5D=x")
@@ -271,7 +271,7 @@ on_both_stores! {
         assert_eq!(plain.status, 201, "forms work like JSON");
     })
 
-    registration_input_is_checked(AppConfig::default(), |fixture| {
+    registration_input_is_checked(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         let long_password = "p".repeat(1025);
         let cases = [
@@ -295,7 +295,7 @@ on_both_stores! {
         assert!(fixture.store.user_by_username("bob").await.unwrap().is_none(), "nothing written");
     })
 
-    duplicate_registration_is_409(AppConfig::default(), |fixture| {
+    duplicate_registration_is_409(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         assert_eq!(browser.request("POST", "/api/register", Some(ADA)).await.status, 201);
         let same_name = browser
@@ -312,7 +312,7 @@ on_both_stores! {
         assert_eq!((same_email.status, same_email.json()["field"].as_str()), (409, Some("email")));
     })
 
-    forged_and_truncated_cookies_are_401(AppConfig::default(), |fixture| {
+    forged_and_truncated_cookies_are_401(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         register_and_login(&mut browser).await;
         let real = browser.cookie(SESSION).unwrap().to_owned();
@@ -346,7 +346,7 @@ on_both_stores! {
         assert_eq!(browser.request("GET", "/api/me", None).await.status, 401);
     })
 
-    logout_all_ends_every_session(AppConfig::default(), |fixture| {
+    logout_all_ends_every_session(AppConfig::new().unwrap(), |fixture| {
         let mut laptop = fixture.browser();
         register_and_login(&mut laptop).await;
         let mut phone = fixture.browser();
@@ -361,7 +361,7 @@ on_both_stores! {
         assert_eq!(laptop.request("GET", "/api/me", None).await.status, 401);
     })
 
-    password_change_rotates_and_logs_out_elsewhere(AppConfig::default(), |fixture| {
+    password_change_rotates_and_logs_out_elsewhere(AppConfig::new().unwrap(), |fixture| {
         let mut laptop = fixture.browser();
         register_and_login(&mut laptop).await;
         let mut phone = fixture.browser();
@@ -394,7 +394,7 @@ on_both_stores! {
         assert_eq!(fresh.request("POST", "/api/login", Some(new_login)).await.status, 200);
     })
 
-    protected_routes_without_a_cookie_are_401(AppConfig::default(), |fixture| {
+    protected_routes_without_a_cookie_are_401(AppConfig::new().unwrap(), |fixture| {
         let mut browser = fixture.browser();
         for (method, path) in [("GET", "/api/me"), ("POST", "/api/logout"), ("POST", "/api/logout-all"), ("POST", "/api/password")] {
             let response = browser.request(method, path, None).await;
@@ -403,7 +403,7 @@ on_both_stores! {
         }
     })
 
-    dev_mode_cookie_works_on_plain_http(AppConfig { sessions: SessionPolicy { dev: true, ..SessionPolicy::default() }, ..AppConfig::default() }, |fixture| {
+    dev_mode_cookie_works_on_plain_http(AppConfig { sessions: SessionPolicy { dev: true, ..SessionPolicy::default() }, ..AppConfig::new().unwrap() }, |fixture| {
         let mut browser = fixture.browser();
         let login = register_and_login(&mut browser).await;
         let cookie = set_cookie(&login);
@@ -422,7 +422,7 @@ async fn two_servers_on_one_database_share_sessions() {
     let (first_store, database) = store_support::mongo_store(&uri).await;
     let first = Fixture::serve(
         Arc::new(first_store),
-        AppConfig::default(),
+        AppConfig::new().unwrap(),
         None,
         Some(database.clone()),
     )
@@ -435,7 +435,13 @@ async fn two_servers_on_one_database_share_sessions() {
         database,
     };
     let second_store = groundup::store::open(&config).await.unwrap();
-    let second = Fixture::serve(Arc::new(second_store), AppConfig::default(), None, None).await;
+    let second = Fixture::serve(
+        Arc::new(second_store),
+        AppConfig::new().unwrap(),
+        None,
+        None,
+    )
+    .await;
 
     let mut browser = first.browser();
     register_and_login(&mut browser).await;
@@ -467,7 +473,7 @@ async fn unreachable_database_is_503_and_health_stays_up() {
     let store = groundup::store::open(&config)
         .await
         .expect("opening is lazy");
-    let fixture = Fixture::serve(Arc::new(store), AppConfig::default(), None, None).await;
+    let fixture = Fixture::serve(Arc::new(store), AppConfig::new().unwrap(), None, None).await;
     let mut browser = fixture.browser();
     let login = browser.request("POST", "/api/login", Some(ADA_LOGIN)).await;
     assert_eq!(login.status, 503);

@@ -13,11 +13,11 @@ use groundup::app::AppConfig;
 use groundup::http::Limits;
 
 async fn start() -> TestServer {
-    TestServer::app(AppConfig::default(), Limits::default()).await
+    TestServer::app(AppConfig::new().unwrap(), Limits::default()).await
 }
 
 async fn start_with(limits: Limits) -> TestServer {
-    TestServer::app(AppConfig::default(), limits).await
+    TestServer::app(AppConfig::new().unwrap(), limits).await
 }
 
 /// Sends `bytes` on a fresh connection and returns the response and the

@@ -14,10 +14,16 @@ use groundup::session::password;
 
 #[tokio::test]
 async fn unknown_account_costs_one_argon2_verification_like_a_known_one() {
-    let fixture = Fixture::embedded(AppConfig::default()).await;
+    let fixture = Fixture::embedded(AppConfig::new().unwrap()).await;
     let mut browser = fixture.browser();
     let account = r#"{"username":"ada","password":"correct horse battery"}"#;
-    assert_eq!(browser.request("POST", "/api/register", Some(account)).await.status, 201);
+    assert_eq!(
+        browser
+            .request("POST", "/api/register", Some(account))
+            .await
+            .status,
+        201
+    );
 
     for identifier in ["ada", "nobody"] {
         let before = password::verifications();

@@ -68,7 +68,7 @@ async fn titles(browser: &mut Browser, query: &str) -> Vec<String> {
 }
 
 on_both_stores! {
-    create_one_then_read_it_back(AppConfig::default(), |fixture| {
+    create_one_then_read_it_back(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let response = ada
             .request("POST", "/api/posts", Some(r#"{"title":"Hello","body":"first post","tags":["intro"],"likes":0}"#))
@@ -85,7 +85,7 @@ on_both_stores! {
         assert_eq!(post["author"], me["user"]["id"], "the author is the logged-in user");
     })
 
-    insert_many_is_ordered_and_all_or_nothing(AppConfig::default(), |fixture| {
+    insert_many_is_ordered_and_all_or_nothing(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let bad = ada
             .request("POST", "/api/posts", Some(r#"[{"title":"one"},{"body":"no title"},{"title":"three"}]"#))
@@ -102,7 +102,7 @@ on_both_stores! {
         assert_eq!(titles(&mut ada, "?sort=oldest").await, ["one", "two", "three"]);
     })
 
-    list_filters_sorts_and_pages(AppConfig::default(), |fixture| {
+    list_filters_sorts_and_pages(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let mut bob = author(&fixture, "bob").await;
         create(&mut ada, r#"{"title":"Apple pie","tags":["food"]}"#).await;
@@ -128,7 +128,7 @@ on_both_stores! {
         assert_eq!(titles(&mut ada, &after).await, ["Apricot jam", "Banana bread"]);
     })
 
-    list_parameters_are_checked(AppConfig::default(), |fixture| {
+    list_parameters_are_checked(AppConfig::new().unwrap(), |fixture| {
         let mut anyone = fixture.browser();
         for (query, field) in [
             ("?limit=0", "limit"),
@@ -147,7 +147,7 @@ on_both_stores! {
         }
     })
 
-    find_one_answers_404_and_400(AppConfig::default(), |fixture| {
+    find_one_answers_404_and_400(AppConfig::new().unwrap(), |fixture| {
         let mut anyone = fixture.browser();
         let missing = anyone.request("GET", "/api/posts/0123456789abcdef01234567", None).await;
         assert_eq!(missing.status, 404);
@@ -155,7 +155,7 @@ on_both_stores! {
         assert_eq!((malformed.status, malformed.json()["field"].as_str()), (400, Some("id")));
     })
 
-    every_update_operator_works(AppConfig::default(), |fixture| {
+    every_update_operator_works(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let id = create(&mut ada, r#"{"title":"Counters","body":"x","tags":["a"],"likes":5,"views":10,"rating":3}"#).await;
         let created = read(&mut ada, &id).await;
@@ -191,7 +191,7 @@ on_both_stores! {
         assert_eq!(same.json()["matched"], 1);
     })
 
-    upsert_creates_with_the_server_fields(AppConfig::default(), |fixture| {
+    upsert_creates_with_the_server_fields(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let id = "0123456789abcdef01234567";
         let missing = patch(&mut ada, id, r#"{"$set":{"title":"x"}}"#).await;
@@ -229,7 +229,7 @@ on_both_stores! {
         assert_eq!((post["title"].as_str(), post["views"].as_i64()), (Some("Made by upsert"), Some(2)));
     })
 
-    bad_updates_are_refused_and_write_nothing(AppConfig::default(), |fixture| {
+    bad_updates_are_refused_and_write_nothing(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let id = create(&mut ada, r#"{"title":"Stable","likes":1}"#).await;
         let before = read(&mut ada, &id).await;
@@ -268,7 +268,7 @@ on_both_stores! {
         assert_eq!(read(&mut ada, &id).await, before, "nothing written");
     })
 
-    bad_posts_are_refused(AppConfig::default(), |fixture| {
+    bad_posts_are_refused(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let long_title = "t".repeat(201);
         for (body, field) in [
@@ -290,14 +290,14 @@ on_both_stores! {
         assert!(titles(&mut ada, "").await.is_empty());
     })
 
-    body_over_one_mebibyte_is_413(AppConfig::default(), |fixture| {
+    body_over_one_mebibyte_is_413(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let huge = format!(r#"{{"title":"x","body":"{}"}}"#, "b".repeat(1024 * 1024));
         let response = ada.request("POST", "/api/posts", Some(&huge)).await;
         assert_eq!(response.status, 413);
     })
 
-    writes_need_a_login_and_the_author(AppConfig::default(), |fixture| {
+    writes_need_a_login_and_the_author(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let id = create(&mut ada, r#"{"title":"Ada's"}"#).await;
         let mut anonymous = fixture.browser();
@@ -321,7 +321,7 @@ on_both_stores! {
         assert_eq!(ada.request("DELETE", &format!("/api/posts/{id}"), None).await.status, 404);
     })
 
-    cookie_writes_need_origin_or_csrf_token(AppConfig::default(), |fixture| {
+    cookie_writes_need_origin_or_csrf_token(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         ada.headers.clear();
         let bare = ada.request("POST", "/api/posts", Some(r#"{"title":"x"}"#)).await;

@@ -60,7 +60,7 @@ async fn hundred_thousand_posts_stream_in_bounded_memory() {
         store.insert_many(posts).await.unwrap();
     }
     let server = TestServer::start(
-        App::new(Arc::new(store), AppConfig::default()),
+        App::new(Arc::new(store), AppConfig::new().unwrap()),
         Limits::default(),
     )
     .await;

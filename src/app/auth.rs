@@ -12,6 +12,7 @@
 //! POST /api/logout-all                                       200 {"sessions_ended": n}
 //! POST /api/password  {"current_password","new_password"}    200, every session ended,
 //!                                                            a new one started
+//! POST /api/token     {"identifier","password"}              200 {"token","expires_in"}
 //! ```
 //!
 //! Bodies are JSON or form-encoded (see [`fields`](super::fields)). Without
@@ -21,7 +22,9 @@
 //! `Cache-Control: no-store`: none of it may sit in a shared cache.
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
+
+use bson::oid::ObjectId;
 
 use serde_json::json;
 
@@ -110,17 +113,83 @@ pub struct Principal {
     pub user: User,
 }
 
-/// Authenticates a state-changing API request: by the session cookie, with
-/// the CSRF rules (same `Origin` or the session's token in `X-CSRF-Token`).
+/// Authenticates a state-changing API request, by either of two means:
+///
+/// - `Authorization: Bearer <token>`: a signed token from `POST /api/token`,
+///   checked with the key alone, no session lookup. A browser never attaches
+///   it by itself, so it needs no CSRF check. An invalid token is a 401 even
+///   if a cookie is present too: a client that sent a token meant it.
+/// - the session cookie, with the CSRF rules (same `Origin`, or the
+///   session's token in `X-CSRF-Token`).
 ///
 /// # Errors
 ///
-/// The response to send instead: 401 without credentials, 403 when the CSRF
-/// rules refuse, 431/503 when the lookup fails.
+/// The response to send instead: 401 without valid credentials, 403 when the
+/// CSRF rules refuse, 431/503 when the lookup fails.
 pub async fn authenticate(app: &App, request: &Request) -> Result<Principal, Response> {
+    if let Some(authorization) = request.head.headers.get("authorization") {
+        return authenticate_bearer(app, authorization).await;
+    }
     let session = require_session(app, request).await?;
     csrf::check_session(&request.head, &session.record.csrf_token, None)?;
     Ok(Principal { user: session.user })
+}
+
+/// The 401 for a bad `Authorization` header, in RFC 6750's words.
+fn invalid_token(message: &str) -> Response {
+    Response::error(Status::UNAUTHORIZED, message).header(
+        "www-authenticate",
+        "Bearer realm=\"groundup\", error=\"invalid_token\"",
+    )
+}
+
+async fn authenticate_bearer(app: &App, authorization: &[u8]) -> Result<Principal, Response> {
+    let token = std::str::from_utf8(authorization)
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or_else(|| invalid_token("Authorization must be: Bearer <token>"))?;
+    let claims = app
+        .token_key
+        .verify(token, SystemTime::now())
+        .map_err(|error| invalid_token(&format!("invalid token: {error}")))?;
+    let user_id =
+        ObjectId::parse_str(&claims.sub).map_err(|_| invalid_token("invalid token subject"))?;
+    // The signature proves who the token was issued to; the account must
+    // still exist (a deleted user's tokens die with it).
+    match app.store.user_by_id(user_id).await {
+        Ok(Some(user)) => Ok(Principal { user }),
+        Ok(None) => Err(invalid_token("the token's user no longer exists")),
+        Err(error) => Err(store_failure(&error)),
+    }
+}
+
+/// `POST /api/token`: the same credentials as login, answered with a signed
+/// token instead of a session.
+pub async fn token(app: &App, request: &Request) -> Response {
+    let user = match verify_credentials(app, request).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let lifetime = app.token_lifetime;
+    match app.token_key.issue(
+        &user.id.to_hex(),
+        &user.username,
+        SystemTime::now(),
+        lifetime,
+    ) {
+        Ok(token) => json_response(
+            Status::OK,
+            &json!({
+                "token": token,
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+            }),
+        )
+        .header("cache-control", "no-store"),
+        Err(_) => Response::error(Status::INTERNAL_SERVER_ERROR, "internal error"),
+    }
 }
 
 fn user_json(user: &User) -> serde_json::Value {
@@ -233,11 +302,14 @@ fn address_key(peer: IpAddr) -> String {
     format!("ip:{peer}")
 }
 
-/// `POST /api/login`.
-pub async fn login(app: &App, request: &Request) -> Response {
-    if let Err(response) = csrf::check_origin(&request.head) {
-        return response;
-    }
+/// Checks the credentials in a login or token request: the fields, the
+/// throttles, then Argon2 against the stored hash (or a dummy one).
+///
+/// # Errors
+///
+/// The response to send instead: 400, 403 (foreign origin), 401, 429, 503.
+async fn verify_credentials(app: &App, request: &Request) -> Result<User, Response> {
+    csrf::check_origin(&request.head)?;
     let parsed = (|| {
         let mut fields = Fields::parse(
             &request.head,
@@ -266,10 +338,7 @@ pub async fn login(app: &App, request: &Request) -> Response {
         }
         Ok((identifier.to_lowercase(), password))
     })();
-    let (identifier, password) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => return error.into_response(),
-    };
+    let (identifier, password) = parsed.map_err(FieldError::into_response)?;
 
     let now = Instant::now();
     let account_key = format!("account:{identifier}");
@@ -280,19 +349,20 @@ pub async fn login(app: &App, request: &Request) -> Response {
     ] {
         if let Err(wait) = throttle.check(key, now) {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Response::error(
+            return Err(Response::error(
                 Status::TOO_MANY_REQUESTS,
                 "too many failed logins; wait and retry",
             )
             .header("retry-after", seconds.max(1).to_string())
-            .header("cache-control", "no-store");
+            .header("cache-control", "no-store"));
         }
     }
 
-    let user = match app.store.user_by_identifier(&identifier).await {
-        Ok(user) => user,
-        Err(error) => return store_failure(&error),
-    };
+    let user = app
+        .store
+        .user_by_identifier(&identifier)
+        .await
+        .map_err(|error| store_failure(&error))?;
     // Verify against the real hash, or a dummy one: either way the same
     // Argon2 work, so the answer's timing says nothing about whether the
     // account exists.
@@ -301,19 +371,30 @@ pub async fn login(app: &App, request: &Request) -> Response {
         Some(hash) => password::verify(&password, &hash),
         None => password::verify_dummy(&password),
     })
-    .await;
-    let user = match (verified, user) {
-        (Err(response), _) => return response,
-        (Ok(true), Some(user)) => user,
-        (Ok(_), _) => {
+    .await?;
+    match (verified, user) {
+        (true, Some(user)) => {
+            app.throttles.account.clear(&account_key);
+            Ok(user)
+        }
+        _ => {
             app.throttles.account.record_failure(&account_key, now);
             app.throttles.address.record_failure(&address_key, now);
-            return Response::error(Status::UNAUTHORIZED, "wrong username or password")
-                .header("www-authenticate", CHALLENGE)
-                .header("cache-control", "no-store");
+            Err(
+                Response::error(Status::UNAUTHORIZED, "wrong username or password")
+                    .header("www-authenticate", CHALLENGE)
+                    .header("cache-control", "no-store"),
+            )
         }
+    }
+}
+
+/// `POST /api/login`.
+pub async fn login(app: &App, request: &Request) -> Response {
+    let user = match verify_credentials(app, request).await {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    app.throttles.account.clear(&account_key);
 
     // A session the browser already had (someone else's, or planted) ends
     // here: login always starts a fresh id.

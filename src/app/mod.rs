@@ -10,7 +10,8 @@
 //! - [`health`]: `GET /health`, a liveness probe.
 //! - [`echo`]: `/echo`, the parsed request shown back as JSON, for curl and
 //!   netcat experiments.
-//! - [`auth`]: register, log in, log out, who am I, change password.
+//! - [`auth`]: register, log in, log out, who am I, change password, and
+//!   bearer tokens beside the session.
 //! - [`posts`]: the posts API, the seed's MongoDB operations over HTTP.
 //!
 //! And what they share: [`fields`] (reading JSON or form bodies by name and
@@ -34,6 +35,7 @@ use crate::http::{Method, RequestHead, Response};
 use crate::server::{Request, Service};
 use crate::session::manager::SessionPolicy;
 use crate::session::throttle::Throttle;
+use crate::session::token::{self, TokenKey};
 use crate::store::Store;
 use router::{Endpoint, Routing};
 
@@ -60,12 +62,32 @@ impl Default for LoginLimits {
 }
 
 /// How the application behaves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AppConfig {
     /// Session lifetimes and cookie.
     pub sessions: SessionPolicy,
     /// Failed-login throttling.
     pub logins: LoginLimits,
+    /// The key that signs and checks bearer tokens.
+    pub token_key: TokenKey,
+    /// How long a bearer token lives.
+    pub token_lifetime: Duration,
+}
+
+impl AppConfig {
+    /// The defaults, with a fresh random token key.
+    ///
+    /// # Errors
+    ///
+    /// When the operating system's random source fails.
+    pub fn new() -> Result<AppConfig, getrandom::Error> {
+        Ok(AppConfig {
+            sessions: SessionPolicy::default(),
+            logins: LoginLimits::default(),
+            token_key: TokenKey::generate()?,
+            token_lifetime: token::DEFAULT_LIFETIME,
+        })
+    }
 }
 
 /// The two failed-login counters.
@@ -83,6 +105,8 @@ pub struct App {
     store: Arc<Store>,
     policy: SessionPolicy,
     throttles: Throttles,
+    token_key: TokenKey,
+    token_lifetime: Duration,
 }
 
 impl App {
@@ -96,6 +120,8 @@ impl App {
                 account: Throttle::new(logins.per_account, logins.window),
                 address: Throttle::new(logins.per_address, logins.window),
             },
+            token_key: config.token_key,
+            token_lifetime: config.token_lifetime,
         }
     }
 }
@@ -119,6 +145,7 @@ impl Service for App {
                 Endpoint::Logout => auth::logout(self, &request).await,
                 Endpoint::LogoutAll => auth::logout_all(self, &request).await,
                 Endpoint::Password => auth::change_password(self, &request).await,
+                Endpoint::Token => auth::token(self, &request).await,
                 Endpoint::Posts => match request.head.method {
                     Method::Post => posts::create(self, &request).await,
                     _ => posts::list(self, &request).await,

@@ -36,6 +36,8 @@ pub enum Endpoint {
     LogoutAll,
     /// `POST /api/password`
     Password,
+    /// `POST /api/token`
+    Token,
     /// `GET|POST /api/posts`
     Posts,
     /// `GET|PATCH|DELETE /api/posts/{id}`
@@ -71,6 +73,7 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
     ("/api/logout", &[Method::Post], Endpoint::Logout),
     ("/api/logout-all", &[Method::Post], Endpoint::LogoutAll),
     ("/api/password", &[Method::Post], Endpoint::Password),
+    ("/api/token", &[Method::Post], Endpoint::Token),
     ("/api/posts", &[Method::Get, Method::Post], Endpoint::Posts),
     (
         "/api/posts/{id}",
