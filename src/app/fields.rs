@@ -59,6 +59,12 @@ impl FieldError {
     }
 }
 
+impl From<FieldError> for Response {
+    fn from(error: FieldError) -> Response {
+        error.into_response()
+    }
+}
+
 /// The fields of one body, each taken at most once.
 #[derive(Debug)]
 pub struct Fields {

@@ -39,6 +39,11 @@ use crate::session::token::{self, TokenKey};
 use crate::store::Store;
 use router::{Endpoint, Routing};
 
+/// What a handler returns: `Ok` with its answer, or `Err` with the refusal
+/// that ended it early (400, 401, 403, 404, 503…). Both are responses; the
+/// split only lets handlers stop at the first refusal with `?`.
+pub type Reply = Result<Response, Response>;
+
 /// Failed-login limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginLimits {
@@ -149,12 +154,14 @@ impl Service for App {
                 Endpoint::Posts => match request.head.method {
                     Method::Post => posts::create(self, &request).await,
                     _ => posts::list(self, &request).await,
-                },
+                }
+                .unwrap_or_else(|refusal| refusal),
                 Endpoint::Post => match request.head.method {
                     Method::Patch => posts::update(self, &request).await,
                     Method::Delete => posts::delete(self, &request).await,
                     _ => posts::get(self, &request).await,
-                },
+                }
+                .unwrap_or_else(|refusal| refusal),
             },
             Routing::Answered(response) => response,
         }

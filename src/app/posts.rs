@@ -28,10 +28,10 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, doc};
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::app::auth::{self, Principal, store_failure};
 use crate::app::fields::FieldError;
 use crate::app::post_json::{self, document_json, new_post_fields, update_document};
+use crate::app::{App, Reply};
 use crate::http::{BodyAborted, Response, Status};
 use crate::server::{Request, stream};
 use crate::store::{
@@ -81,15 +81,9 @@ fn post_id(request: &Request) -> Result<ObjectId, Response> {
 }
 
 /// `POST /api/posts`: one post (insert_one) or an array (insert_many).
-pub async fn create(app: &App, request: &Request) -> Response {
-    let principal = match auth::authenticate(app, request).await {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let value = match json_body(request) {
-        Ok(value) => value,
-        Err(response) => return response,
-    };
+pub async fn create(app: &App, request: &Request) -> Reply {
+    let principal = auth::authenticate(app, request).await?;
+    let value = json_body(request)?;
     let now = DateTime::now();
     let to_new = |fields: post_json::NewPostFields| NewPost {
         author: principal.user.id,
@@ -99,48 +93,47 @@ pub async fn create(app: &App, request: &Request) -> Response {
         created_at: now,
         extra: fields.counters,
     };
-    match &value {
-        Value::Array(items) => {
-            if items.is_empty() {
-                return FieldError::field("", "an empty array inserts nothing").into_response();
-            }
-            // Every post is checked before any is written: all or nothing.
-            let mut posts = Vec::with_capacity(items.len());
-            for (index, item) in items.iter().enumerate() {
-                match new_post_fields(&format!("[{index}]."), item) {
-                    Ok(fields) => posts.push(to_new(fields)),
-                    Err(error) => return error.into_response(),
-                }
-            }
-            match app.store.insert_many(posts).await {
-                Ok(ids) => {
-                    let ids: Vec<String> = ids.into_iter().map(ObjectId::to_hex).collect();
-                    json_response(Status::CREATED, &json!({ "ids": ids }))
-                }
-                Err(error) => update_failure(&error),
-            }
-        }
-        single => match new_post_fields("", single) {
-            Ok(fields) => match app.store.insert_one(to_new(fields)).await {
-                Ok(id) => json_response(Status::CREATED, &json!({ "id": id.to_hex() }))
-                    .header("location", format!("/api/posts/{}", id.to_hex())),
-                Err(error) => update_failure(&error),
-            },
-            Err(error) => error.into_response(),
-        },
+    let Value::Array(items) = &value else {
+        let post = to_new(new_post_fields("", &value)?);
+        let id = app
+            .store
+            .insert_one(post)
+            .await
+            .map_err(|error| update_failure(&error))?;
+        return Ok(
+            json_response(Status::CREATED, &json!({ "id": id.to_hex() }))
+                .header("location", format!("/api/posts/{}", id.to_hex())),
+        );
+    };
+    if items.is_empty() {
+        return Err(FieldError::field("", "an empty array inserts nothing").into());
     }
+    // Every post is checked before any is written: all or nothing.
+    let posts = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| new_post_fields(&format!("[{index}]."), item).map(to_new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ids = app
+        .store
+        .insert_many(posts)
+        .await
+        .map_err(|error| update_failure(&error))?;
+    let ids: Vec<String> = ids.into_iter().map(ObjectId::to_hex).collect();
+    Ok(json_response(Status::CREATED, &json!({ "ids": ids })))
 }
 
 /// `GET /api/posts/{id}`.
-pub async fn get(app: &App, request: &Request) -> Response {
-    let id = match post_id(request) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match app.store.find_one(id).await {
-        Ok(Some(document)) => json_response(Status::OK, &document_json(&document)),
-        Ok(None) => Response::error(Status::NOT_FOUND, "no such post"),
-        Err(error) => store_failure(&error),
+pub async fn get(app: &App, request: &Request) -> Reply {
+    let id = post_id(request)?;
+    match app
+        .store
+        .find_one(id)
+        .await
+        .map_err(|error| store_failure(&error))?
+    {
+        Some(document) => Ok(json_response(Status::OK, &document_json(&document))),
+        None => Err(Response::error(Status::NOT_FOUND, "no such post")),
     }
 }
 
@@ -218,30 +211,29 @@ fn bounded(name: &str, value: &str, low: u64, high: u64) -> Result<u64, FieldErr
 }
 
 /// `GET /api/posts`: find with a cursor, streamed as a JSON array.
-pub async fn list(app: &App, request: &Request) -> Response {
-    let mut query = match parse_list_query(request.head.query().unwrap_or_default()) {
-        Ok(query) => query,
-        Err(error) => return error.into_response(),
-    };
+pub async fn list(app: &App, request: &Request) -> Reply {
+    let mut query = parse_list_query(request.head.query().unwrap_or_default())?;
     if let Some(username) = &query.author {
-        match app.store.user_by_username(username).await {
-            Ok(Some(user)) => query.filter.author = Some(user.id),
-            // Nobody by that name has posts; ask for an id nobody has.
-            Ok(None) => query.filter.author = Some(ObjectId::from_bytes([0; 12])),
-            Err(error) => return store_failure(&error),
-        }
+        let author = app
+            .store
+            .user_by_username(username)
+            .await
+            .map_err(|error| store_failure(&error))?;
+        // Nobody by that name has posts: ask for an id nobody has.
+        query.filter.author = Some(author.map_or(ObjectId::from_bytes([0; 12]), |user| user.id));
     }
     // Open the cursor before answering, so an unreachable database is
     // still a clean 503 rather than a cut-off 200.
-    let cursor = match app.store.find(query.filter, query.options).await {
-        Ok(cursor) => cursor,
-        Err(error) => return update_failure(&error),
-    };
+    let cursor = app
+        .store
+        .find(query.filter, query.options)
+        .await
+        .map_err(|error| update_failure(&error))?;
     let (sender, body) = stream::channel(STREAM_DEPTH);
     tokio::spawn(stream_posts(cursor, sender));
-    Response::new(Status::OK)
+    Ok(Response::new(Status::OK)
         .header("content-type", "application/json")
-        .stream(body)
+        .stream(body))
 }
 
 /// Writes `[`, the documents joined by commas, and `]`, a chunk per
@@ -300,44 +292,32 @@ async fn own_post(
 
 /// `PATCH /api/posts/{id}`: update_one with the client's operators, on the
 /// allowed fields, plus `$currentDate: {updated_at: true}` from the server.
-pub async fn update(app: &App, request: &Request) -> Response {
-    let principal = match auth::authenticate(app, request).await {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let id = match post_id(request) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
+pub async fn update(app: &App, request: &Request) -> Reply {
+    let principal = auth::authenticate(app, request).await?;
+    let id = post_id(request)?;
     let upsert = match request.head.query().unwrap_or_default() {
         "" | "upsert=false" => false,
         "upsert=true" => true,
         _ => {
-            return FieldError::field("upsert", "the only parameter is upsert=true|false")
-                .into_response();
+            return Err(
+                FieldError::field("upsert", "the only parameter is upsert=true|false").into(),
+            );
         }
     };
-    let mut document = match json_body(request).map(|value| update_document(&value)) {
-        Ok(Ok(document)) => document,
-        Ok(Err(error)) => return error.into_response(),
-        Err(response) => return response,
-    };
-    let exists = match own_post(&app.store, &principal, id).await {
-        Ok(exists) => exists,
-        Err(response) => return response,
-    };
+    let mut document = update_document(&json_body(request)?)?;
+    let exists = own_post(&app.store, &principal, id).await?;
     if !exists && !upsert {
-        return Response::error(
+        return Err(Response::error(
             Status::NOT_FOUND,
             "no such post (use ?upsert=true to create it)",
-        );
+        ));
     }
     if !exists && !sets(&document, "title") {
-        return FieldError::field(
+        return Err(FieldError::field(
             "title",
             "an upsert must set the title ($set or $setOnInsert)",
         )
-        .into_response();
+        .into());
     }
     // What only the server writes: the change time, and for an upsert that
     // will insert, the author, creation time and empty defaults for what the
@@ -355,25 +335,25 @@ pub async fn update(app: &App, request: &Request) -> Response {
         merge_operator(&mut document, "$setOnInsert", on_insert);
     }
     merge_operator(&mut document, "$currentDate", doc! { "updated_at": true });
-    let update = match Update::from_document(&document) {
-        Ok(update) => update,
-        Err(error) => return update_failure(&error),
+    let update = Update::from_document(&document).map_err(|error| update_failure(&error))?;
+    let outcome = app
+        .store
+        .update_one(id, &update, upsert)
+        .await
+        .map_err(|error| update_failure(&error))?;
+    let status = if outcome.upserted_id.is_some() {
+        Status::CREATED
+    } else {
+        Status::OK
     };
-    match app.store.update_one(id, &update, upsert).await {
-        Ok(outcome) => json_response(
-            if outcome.upserted_id.is_some() {
-                Status::CREATED
-            } else {
-                Status::OK
-            },
-            &json!({
-                "matched": outcome.matched,
-                "modified": outcome.modified,
-                "upserted_id": outcome.upserted_id.map(|id| id.to_hex()),
-            }),
-        ),
-        Err(error) => update_failure(&error),
-    }
+    Ok(json_response(
+        status,
+        &json!({
+            "matched": outcome.matched,
+            "modified": outcome.modified,
+            "upserted_id": outcome.upserted_id.map(|id| id.to_hex()),
+        }),
+    ))
 }
 
 /// Whether an update document writes `field` with `$set` or `$setOnInsert`.
@@ -395,24 +375,18 @@ fn merge_operator(document: &mut bson::Document, operator: &str, fields: bson::D
 }
 
 /// `DELETE /api/posts/{id}`: the author only.
-pub async fn delete(app: &App, request: &Request) -> Response {
-    let principal = match auth::authenticate(app, request).await {
-        Ok(principal) => principal,
-        Err(response) => return response,
-    };
-    let id = match post_id(request) {
-        Ok(id) => id,
-        Err(response) => return response,
-    };
-    match own_post(&app.store, &principal, id).await {
-        Ok(true) => {}
-        Ok(false) => return Response::error(Status::NOT_FOUND, "no such post"),
-        Err(response) => return response,
+pub async fn delete(app: &App, request: &Request) -> Reply {
+    let principal = auth::authenticate(app, request).await?;
+    let id = post_id(request)?;
+    if !own_post(&app.store, &principal, id).await? {
+        return Err(Response::error(Status::NOT_FOUND, "no such post"));
     }
-    match app.store.delete_one(id).await {
-        Ok(deleted) => json_response(Status::OK, &json!({ "deleted": deleted })),
-        Err(error) => store_failure(&error),
-    }
+    let deleted = app
+        .store
+        .delete_one(id)
+        .await
+        .map_err(|error| store_failure(&error))?;
+    Ok(json_response(Status::OK, &json!({ "deleted": deleted })))
 }
 
 /// Store errors from writes: validation and type errors are the client's
