@@ -42,7 +42,7 @@ fn is_username_char(c: char) -> bool {
 }
 
 /// The challenge sent with every 401: the scheme is the session cookie.
-const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
+pub const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
 
 /// A 401 for a request with no live session. A cookie that named no live
 /// session is cleared in the same response.

@@ -11,6 +11,7 @@
 //! - [`echo`]: `/echo`, the parsed request shown back as JSON, for curl and
 //!   netcat experiments.
 //! - [`auth`]: register, log in, log out, who am I, change password.
+//! - [`pages`]: the same as HTML pages with plain forms, for a browser.
 //!
 //! And what they share: [`fields`] (reading JSON or form bodies by name and
 //! type) and [`csrf`] (refusing state changes other sites asked for).
@@ -20,6 +21,7 @@ pub mod csrf;
 pub mod echo;
 pub mod fields;
 pub mod health;
+pub mod pages;
 pub mod router;
 
 use std::sync::Arc;
@@ -114,6 +116,7 @@ impl Service for App {
                 Endpoint::Logout => auth::logout(self, &request).await,
                 Endpoint::LogoutAll => auth::logout_all(self, &request).await,
                 Endpoint::Password => auth::change_password(self, &request).await,
+                Endpoint::Page(page) => pages::serve(self, page, &request).await,
             },
             Routing::Answered(response) => response,
         }

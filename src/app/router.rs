@@ -15,6 +15,7 @@
 //! `HEAD` is allowed wherever `GET` is: the connection loop sends the same
 //! head and no body.
 
+use crate::app::pages::PageRoute;
 use crate::http::{Method, Response, Status};
 
 /// A handler the router can send a request to.
@@ -36,6 +37,8 @@ pub enum Endpoint {
     LogoutAll,
     /// `POST /api/password`
     Password,
+    /// A browser page: `/`, `/login`, `/me`, … (see [`pages`](super::pages)).
+    Page(PageRoute),
 }
 
 /// Where a request goes.
@@ -67,6 +70,34 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
     ("/api/logout", &[Method::Post], Endpoint::Logout),
     ("/api/logout-all", &[Method::Post], Endpoint::LogoutAll),
     ("/api/password", &[Method::Post], Endpoint::Password),
+    // The browser demo's pages.
+    ("/", &[Method::Get], Endpoint::Page(PageRoute::Home)),
+    (
+        "/register",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::Register),
+    ),
+    (
+        "/login",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::Login),
+    ),
+    ("/me", &[Method::Get], Endpoint::Page(PageRoute::Me)),
+    (
+        "/logout",
+        &[Method::Post],
+        Endpoint::Page(PageRoute::Logout),
+    ),
+    (
+        "/logout-all",
+        &[Method::Post],
+        Endpoint::Page(PageRoute::LogoutAll),
+    ),
+    (
+        "/static/style.css",
+        &[Method::Get],
+        Endpoint::Page(PageRoute::Style),
+    ),
 ];
 
 /// Routes a request by its method and path.
