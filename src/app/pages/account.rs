@@ -82,13 +82,14 @@ impl When {
         } else {
             format!("{} s", seconds.abs())
         };
+        let relative = match seconds {
+            0 => "just now".to_owned(),
+            1.. => format!("in {span}"),
+            _ => format!("{span} ago"),
+        };
         When {
             at: format!("{} UTC", text.get(..19).unwrap_or(&text).replace('T', " ")),
-            relative: if seconds >= 0 {
-                format!("in {span}")
-            } else {
-                format!("{span} ago")
-            },
+            relative,
         }
     }
 }
@@ -324,4 +325,24 @@ pub async fn logout_all(app: &App, request: &Request) -> Response {
         vec![app.policy.removal_cookie()],
         note,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_utc_and_distance() {
+        let now = DateTime::from_millis(1_800_000_000_000);
+        let at = |seconds: i64| DateTime::from_millis(1_800_000_000_000 + seconds * 1000);
+        let soon = When::new(at(29 * 60 + 5), now);
+        assert_eq!(soon.at, "2027-01-15 08:29:05 UTC");
+        assert_eq!(soon.relative, "in 29 min");
+        assert_eq!(When::new(at(-3), now).relative, "3 s ago");
+        assert_eq!(When::new(at(0), now).relative, "just now");
+        assert_eq!(
+            When::new(at(12 * 3600 - 60), now).relative,
+            "in 11 h 59 min"
+        );
+    }
 }
