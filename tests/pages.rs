@@ -99,6 +99,14 @@ async fn log_in(server: &TestServer, username: &str) -> String {
     cookie_pair(&response, "__Host-session").expect("a session cookie")
 }
 
+/// Follows a form's `303` to `location` as a browser would, sending back
+/// the flash cookie it set; the text of the page that shows the note.
+async fn follow(server: &TestServer, response: &RawResponse, location: &str) -> String {
+    assert_redirect(response, location);
+    let flash = cookie_pair(response, "__Host-flash").expect("a flash cookie");
+    get(server, location, &flash).await.text()
+}
+
 /// The CSRF token the "me" page puts in its forms.
 async fn csrf_token(server: &TestServer, session: &str) -> String {
     let page = get(server, "/me", session).await.text();
@@ -177,10 +185,7 @@ async fn registration_redirects_and_the_next_page_shows_the_note_once() {
 async fn invalid_registration_goes_back_to_the_form_with_a_note() {
     let server = start().await;
     let response = post(&server, "/register", "", "username=a&password=x&email=").await;
-    assert_redirect(&response, "/register");
-    let flash = cookie_pair(&response, "__Host-flash").expect("a flash cookie");
-    assert!(flash.contains("kind=error"));
-    let page = get(&server, "/register", &flash).await.text();
+    let page = follow(&server, &response, "/register").await;
     assert!(page.contains("username: must be 3 to 32"), "{page}");
 }
 
@@ -190,9 +195,7 @@ async fn over_long_username_is_refused_by_the_server() {
     let long = "a".repeat(40);
     let form = format!("username={long}&password={PASSWORD}&email=");
     let response = post(&server, "/register", "", &form).await;
-    assert_redirect(&response, "/register");
-    let flash = cookie_pair(&response, "__Host-flash").expect("a flash cookie");
-    let page = get(&server, "/register", &flash).await.text();
+    let page = follow(&server, &response, "/register").await;
     assert!(page.contains("username: must be 3 to 32"));
 }
 
@@ -202,9 +205,7 @@ async fn submitting_the_registration_twice_says_taken() {
     register(&server, "ada").await;
     let form = format!("username=ada&password={PASSWORD}&email=");
     let again = post(&server, "/register", "", &form).await;
-    assert_redirect(&again, "/register");
-    let flash = cookie_pair(&again, "__Host-flash").expect("a flash cookie");
-    let page = get(&server, "/register", &flash).await.text();
+    let page = follow(&server, &again, "/register").await;
     assert!(page.contains("username: is already taken"), "{page}");
 }
 
@@ -243,10 +244,8 @@ async fn wrong_password_goes_back_to_the_login_form() {
         "identifier=ada&password=wrong+password&next=%2Fme",
     )
     .await;
-    assert_redirect(&response, "/login?next=%2Fme");
     assert!(cookie_pair(&response, "__Host-session").is_none());
-    let flash = cookie_pair(&response, "__Host-flash").expect("a flash cookie");
-    let page = get(&server, "/login?next=%2Fme", &flash).await.text();
+    let page = follow(&server, &response, "/login?next=%2Fme").await;
     assert!(page.contains("Wrong username or password."));
 }
 
@@ -379,8 +378,7 @@ async fn script_in_any_value_is_rendered_as_text() {
     // In a username (refused, and shown again in the form's value).
     let form = format!("username=%3Cscript%3Ealert(2)%3C%2Fscript%3E&password={PASSWORD}");
     let response = post(&server, "/register", "", &form).await;
-    let flash = cookie_pair(&response, "__Host-flash").expect("a flash cookie");
-    let form_again = get(&server, "/register", &flash).await.text();
+    let form_again = follow(&server, &response, "/register").await;
     assert!(form_again.contains("value=\"&#60;script&#62;alert(2)&#60;/script&#62;\""));
 
     // In the query string: `next` is a local path, so the form keeps it.

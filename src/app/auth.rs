@@ -289,20 +289,25 @@ pub async fn create_account(app: &App, registration: Registration) -> Result<Use
         .map_err(|error| Refusal::from_store(&error))
 }
 
+/// The start of the API's register and login: refuse another origin, then
+/// read the body's `allowed` fields with `read`.
+fn pre_session_body<T>(
+    request: &Request,
+    allowed: &[&str],
+    read: impl FnOnce(&mut Fields) -> Result<T, FieldError>,
+) -> Result<T, Response> {
+    csrf::check_origin(&request.head).map_err(CsrfError::into_response)?;
+    Fields::parse(&request.head, &request.body, allowed)
+        .and_then(|mut fields| read(&mut fields))
+        .map_err(FieldError::into_response)
+}
+
 /// `POST /api/register`.
 pub async fn register(app: &App, request: &Request) -> Response {
-    if let Err(refused) = csrf::check_origin(&request.head) {
-        return refused.into_response();
-    }
-    let registration = Fields::parse(
-        &request.head,
-        &request.body,
-        &["username", "password", "email"],
-    )
-    .and_then(|mut fields| Registration::read(&mut fields));
-    let registration = match registration {
+    let allowed = ["username", "password", "email"];
+    let registration = match pre_session_body(request, &allowed, Registration::read) {
         Ok(registration) => registration,
-        Err(error) => return error.into_response(),
+        Err(response) => return response,
     };
     match create_account(app, registration).await {
         Ok(user) => json_response(Status::CREATED, &user_json(&user))
@@ -446,18 +451,10 @@ pub async fn log_in(
 
 /// `POST /api/login`.
 pub async fn login(app: &App, request: &Request) -> Response {
-    if let Err(refused) = csrf::check_origin(&request.head) {
-        return refused.into_response();
-    }
-    let credentials = Fields::parse(
-        &request.head,
-        &request.body,
-        &["identifier", "username", "password"],
-    )
-    .and_then(|mut fields| Credentials::read(&mut fields));
-    let credentials = match credentials {
+    let allowed = ["identifier", "username", "password"];
+    let credentials = match pre_session_body(request, &allowed, Credentials::read) {
         Ok(credentials) => credentials,
-        Err(error) => return error.into_response(),
+        Err(response) => return response,
     };
     match log_in(app, request, credentials).await {
         Ok(LoggedIn { user, id, record }) => json_response(

@@ -14,8 +14,8 @@ use askama::Template;
 use bson::DateTime;
 
 use super::{
-    Context, Layout, Page, bad_form_page, failure_page, form_fields, form_session, login_location,
-    redirect, refusal, respond, safe_next, sent_value,
+    Context, Layout, Page, failure_page, form_fields, form_session, login_location, redirect,
+    refusal, respond, safe_next, sent_value,
 };
 use crate::app::App;
 use crate::app::auth::{self, CHALLENGE, Credentials, LoggedIn, Registration};
@@ -264,67 +264,50 @@ pub async fn me(app: &App, request: &Request) -> Response {
     respond(Status::OK, &page)
 }
 
-/// The `csrf_token` of a form whose only field it is.
-fn token_field(app: &App, request: &Request) -> Result<Option<String>, Response> {
-    form_fields(request, &["csrf_token"])
-        .and_then(|mut fields| fields.optional_string("csrf_token"))
-        .map_err(|error| {
-            let message = super::field_message(error.field.as_deref(), &error.message);
-            bad_form_page(app, request, None, message)
-        })
+/// The end of both logouts: to the login form, the session cookie removed.
+///
+/// No `Clear-Site-Data` here, unlike the API: it would also wipe the flash
+/// cookie set in this same response. `Max-Age=0` removes the session
+/// cookie, and the session itself is already gone from the store.
+fn logged_out(app: &App, request: &Request, note: Flash) -> Response {
+    let removal = vec![app.policy.removal_cookie()];
+    redirect(app, request, "/login", removal, note)
 }
 
 /// `POST /logout`: ends this session.
 pub async fn logout(app: &App, request: &Request) -> Response {
-    let token = match token_field(app, request) {
-        Ok(token) => token,
+    let session = match form_session(app, request, &[]).await {
+        Ok((session, _)) => session,
         Err(response) => return response,
     };
-    let session = match form_session(app, request, token.as_deref()).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(error) = manager::end(&app.store, &session).await {
-        return failure_page(app, request, &auth::store_failure(&error));
+    match manager::end(&app.store, &session).await {
+        Ok(()) => logged_out(
+            app,
+            request,
+            Flash::notice(
+                "Logged out. The session is deleted on the server and its cookie removed.",
+            ),
+        ),
+        Err(error) => failure_page(app, request, &auth::store_failure(&error)),
     }
-    // No `Clear-Site-Data` here, unlike the API: it would also wipe the
-    // flash cookie set in this same response. Max-Age=0 removes the session
-    // cookie, and the session itself is already gone from the store.
-    let note =
-        Flash::notice("Logged out. The session is deleted on the server and its cookie removed.");
-    redirect(
-        app,
-        request,
-        "/login",
-        vec![app.policy.removal_cookie()],
-        note,
-    )
 }
 
 /// `POST /logout-all`: ends every session of the user, this one included.
 pub async fn logout_all(app: &App, request: &Request) -> Response {
-    let token = match token_field(app, request) {
-        Ok(token) => token,
+    let session = match form_session(app, request, &[]).await {
+        Ok((session, _)) => session,
         Err(response) => return response,
     };
-    let session = match form_session(app, request, token.as_deref()).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let ended = match app.store.delete_all_for_user(session.user.id, None).await {
-        Ok(ended) => ended,
-        Err(error) => return failure_page(app, request, &auth::store_failure(&error)),
-    };
-    let note = Flash::notice(format!(
-        "Logged out everywhere: {ended} session(s) ended, on every device."
-    ));
-    redirect(
-        app,
-        request,
-        "/login",
-        vec![app.policy.removal_cookie()],
-        note,
-    )
+    match app.store.delete_all_for_user(session.user.id, None).await {
+        Ok(ended) => logged_out(
+            app,
+            request,
+            Flash::notice(format!(
+                "Logged out everywhere: {ended} session(s) ended, on every device."
+            )),
+        ),
+        Err(error) => failure_page(app, request, &auth::store_failure(&error)),
+    }
 }
 
 #[cfg(test)]

@@ -451,16 +451,22 @@ pub fn login_location(next: &str) -> String {
     format!("/login?{query}")
 }
 
-/// The form's session check: a session, and a post our own page made.
+/// The check every logged-in form goes through, in this order: not from
+/// another origin (403), a live session (401), a readable form (400), and
+/// the session's CSRF token in its `csrf_token` field (403). Returns the
+/// session and the form's other fields, of which `allowed` are accepted.
+///
+/// Origin comes first so that another site's post learns nothing and
+/// touches nothing, not even the session's idle expiry.
 ///
 /// # Errors
 ///
-/// The 401 page (no session: log in first) or the 403 page.
+/// The page to answer with instead.
 async fn form_session(
     app: &App,
     request: &Request,
-    token: Option<&str>,
-) -> Result<ActiveSession, Response> {
+    allowed: &[&str],
+) -> Result<(ActiveSession, Fields), Response> {
     if let Err(refused) = csrf::check_origin(&request.head) {
         return Err(forbidden_page(app, request, None, refused));
     }
@@ -470,8 +476,22 @@ async fn form_session(
         Ok(Lookup::Invalid) => return Err(account::unauthorized_page(app, request, true)),
         Err(error) => return Err(failure_page(app, request, &auth::failure(&error))),
     };
-    match csrf::check_form(&request.head, &session.record.csrf_token, token) {
-        Ok(()) => Ok(session),
+    let names: Vec<&str> = std::iter::once("csrf_token")
+        .chain(allowed.iter().copied())
+        .collect();
+    let read = form_fields(request, &names).and_then(|mut fields| {
+        let token = fields.optional_string("csrf_token")?;
+        Ok((fields, token))
+    });
+    let (fields, token) = match read {
+        Ok(read) => read,
+        Err(error) => {
+            let message = field_message(error.field.as_deref(), &error.message);
+            return Err(bad_form_page(app, request, Some(&session), message));
+        }
+    };
+    match csrf::check_form(&request.head, &session.record.csrf_token, token.as_deref()) {
+        Ok(()) => Ok((session, fields)),
         Err(refused) => Err(forbidden_page(app, request, Some(&session), refused)),
     }
 }
