@@ -327,10 +327,17 @@ try {
 
   await step('log out → 303 → login; the session cookie is gone', async () => {
     await page.goto(`${base}/me`);
+    const old = await sessionCookie();
     await submit(page, '#logout', `${base}/login`);
     assert.match(await flash(page), /^Logged out/);
     assert.equal(await sessionCookie(), undefined);
     await screenshot(page, 'logged-out');
+    // Gone on the server too: the old id, put back as a thief would, opens
+    // nothing (and the server clears it again).
+    await context.addCookies([old]);
+    await page.goto(`${base}/me`);
+    assert.equal(pathOf(page), '/login?next=%2Fme', 'the old session id still works');
+    assert.equal(await sessionCookie(), undefined);
   });
 
   await step('the protected page now redirects to login, and login leads back', async () => {
