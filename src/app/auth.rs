@@ -29,13 +29,14 @@ use bson::oid::ObjectId;
 use serde_json::json;
 
 use crate::app::App;
-use crate::app::csrf;
+use crate::app::csrf::{self, CsrfError};
 use crate::app::fields::{FieldError, Fields};
 use crate::http::{Response, Status};
 use crate::server::Request;
+use crate::session::id::SessionId;
 use crate::session::manager::{self, ActiveSession, Lookup, SessionError};
 use crate::session::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::store::{NewUser, SessionStore, StoreError, User, UserStore};
+use crate::store::{NewUser, SessionRecord, SessionStore, StoreError, User, UserStore};
 
 /// Usernames are 3 to 32 of these characters, stored lowercased, so
 /// `Ada` and `ada` are one account and look-alike names stay rare.
@@ -44,7 +45,7 @@ fn is_username_char(c: char) -> bool {
 }
 
 /// The challenge sent with every 401: the scheme is the session cookie.
-const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
+pub const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
 
 /// A 401 for a request with no live session. A cookie that named no live
 /// session is cleared in the same response.
@@ -81,13 +82,19 @@ pub fn store_failure(error: &StoreError) -> Response {
             "database unavailable; try again shortly",
         )
         .header("retry-after", "1"),
-        StoreError::Duplicate { field } => FieldError::field(field, "is already taken")
-            .into_response()
-            .with_status(Status::CONFLICT),
+        StoreError::Duplicate { field } => taken(field).into_response(),
         other => {
             tracing::error!(error = %other, "store failure");
             Response::error(Status::INTERNAL_SERVER_ERROR, "internal error")
         }
+    }
+}
+
+/// A unique value (username, email) that another account already has: 409.
+fn taken(field: &str) -> FieldError {
+    FieldError {
+        status: Status::CONFLICT,
+        ..FieldError::field(field, "is already taken")
     }
 }
 
@@ -131,7 +138,8 @@ pub async fn authenticate(app: &App, request: &Request) -> Result<Principal, Res
         return authenticate_bearer(app, authorization).await;
     }
     let session = require_session(app, request).await?;
-    csrf::check_session(&request.head, &session.record.csrf_token, None)?;
+    csrf::check_session(&request.head, &session.record.csrf_token, None)
+        .map_err(CsrfError::into_response)?;
     Ok(Principal { user: session.user })
 }
 
@@ -168,9 +176,14 @@ async fn authenticate_bearer(app: &App, authorization: &[u8]) -> Result<Principa
 /// `POST /api/token`: the same credentials as login, answered with a signed
 /// token instead of a session.
 pub async fn token(app: &App, request: &Request) -> Response {
-    let user = match verify_credentials(app, request).await {
-        Ok(user) => user,
+    let allowed = ["identifier", "username", "password"];
+    let credentials = match pre_session_body(request, &allowed, Credentials::read) {
+        Ok(credentials) => credentials,
         Err(response) => return response,
+    };
+    let user = match check_credentials(app, request, credentials).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal.into_response(),
     };
     let lifetime = app.token_lifetime;
     match app.token_key.issue(
@@ -255,17 +268,74 @@ fn normalize_email(email: &str) -> Result<String, FieldError> {
     }
 }
 
-/// `POST /api/register`.
-pub async fn register(app: &App, request: &Request) -> Response {
-    if let Err(response) = csrf::check_origin(&request.head) {
-        return response;
+/// Why an account action was refused, before it becomes an answer: JSON
+/// for the API ([`Refusal::into_response`]), a flash message for the
+/// browser pages.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A field is missing, malformed or already taken (400, 409, 415).
+    Field(FieldError),
+    /// Unknown account or wrong password; deliberately not saying which.
+    WrongCredentials,
+    /// Too many failed logins: retry after this many seconds.
+    Throttled {
+        /// Seconds to wait, at least 1.
+        retry_after: u64,
+    },
+    /// The store or the machine failed; the answer (503, 500) is decided.
+    Failed(Response),
+}
+
+impl Refusal {
+    fn from_store(error: &StoreError) -> Refusal {
+        match error {
+            StoreError::Duplicate { field } => Refusal::Field(taken(field)),
+            other => Refusal::Failed(store_failure(other)),
+        }
     }
-    let parsed = (|| {
-        let mut fields = Fields::parse(
-            &request.head,
-            &request.body,
-            &["username", "password", "email"],
-        )?;
+
+    /// The API's answer.
+    pub fn into_response(self) -> Response {
+        match self {
+            Refusal::Field(error) => error.into_response(),
+            Refusal::WrongCredentials => {
+                Response::error(Status::UNAUTHORIZED, "wrong username or password")
+                    .header("www-authenticate", CHALLENGE)
+                    .header("cache-control", "no-store")
+            }
+            Refusal::Throttled { retry_after } => Response::error(
+                Status::TOO_MANY_REQUESTS,
+                "too many failed logins; wait and retry",
+            )
+            .header("retry-after", retry_after.to_string())
+            .header("cache-control", "no-store"),
+            Refusal::Failed(response) => response,
+        }
+    }
+}
+
+impl From<FieldError> for Refusal {
+    fn from(error: FieldError) -> Refusal {
+        Refusal::Field(error)
+    }
+}
+
+/// A registration, read from its fields and checked.
+#[derive(Debug)]
+pub struct Registration {
+    username: String,
+    password: String,
+    email: Option<String>,
+}
+
+impl Registration {
+    /// Reads `username`, `password` and an optional `email` (empty counts as
+    /// absent, as an untouched form field arrives).
+    ///
+    /// # Errors
+    ///
+    /// The first field that is missing or malformed.
+    pub fn read(fields: &mut Fields) -> Result<Registration, FieldError> {
         let username = normalize_username(&fields.string("username")?)?;
         let password = fields.string("password")?;
         let email = fields
@@ -273,27 +343,72 @@ pub async fn register(app: &App, request: &Request) -> Response {
             .filter(|email| !email.is_empty());
         check_password_shape("password", &password)?;
         let email = email.as_deref().map(normalize_email).transpose()?;
-        Ok::<_, FieldError>((username, password, email))
-    })();
-    let (username, password, email) = match parsed {
-        Ok(parsed) => parsed,
-        Err(error) => return error.into_response(),
-    };
+        Ok(Registration {
+            username,
+            password,
+            email,
+        })
+    }
+}
+
+/// Creates the account: hashes the password and stores the user.
+///
+/// # Errors
+///
+/// [`Refusal::Field`] (409) for a taken username or email; `Failed` when the
+/// store or the hashing fails.
+pub async fn create_account(app: &App, registration: Registration) -> Result<User, Refusal> {
+    let Registration {
+        username,
+        password,
+        email,
+    } = registration;
     let password_hash = match blocking(move || password::hash(&password)).await {
         Ok(Ok(hash)) => hash,
-        Ok(Err(_)) => return Response::error(Status::INTERNAL_SERVER_ERROR, "internal error"),
-        Err(response) => return response,
+        Ok(Err(_)) => {
+            return Err(Refusal::Failed(Response::error(
+                Status::INTERNAL_SERVER_ERROR,
+                "internal error",
+            )));
+        }
+        Err(response) => return Err(Refusal::Failed(response)),
     };
     let new_user = NewUser {
         username,
         email,
         password_hash,
     };
-    match app.store.create_user(new_user).await {
+    app.store
+        .create_user(new_user)
+        .await
+        .map_err(|error| Refusal::from_store(&error))
+}
+
+/// The start of the API's register and login: refuse another origin, then
+/// read the body's `allowed` fields with `read`.
+fn pre_session_body<T>(
+    request: &Request,
+    allowed: &[&str],
+    read: impl FnOnce(&mut Fields) -> Result<T, FieldError>,
+) -> Result<T, Response> {
+    csrf::check_origin(&request.head).map_err(CsrfError::into_response)?;
+    Fields::parse(&request.head, &request.body, allowed)
+        .and_then(|mut fields| read(&mut fields))
+        .map_err(FieldError::into_response)
+}
+
+/// `POST /api/register`.
+pub async fn register(app: &App, request: &Request) -> Response {
+    let allowed = ["username", "password", "email"];
+    let registration = match pre_session_body(request, &allowed, Registration::read) {
+        Ok(registration) => registration,
+        Err(response) => return response,
+    };
+    match create_account(app, registration).await {
         Ok(user) => json_response(Status::CREATED, &user_json(&user))
             .header("location", "/api/me")
             .header("cache-control", "no-store"),
-        Err(error) => store_failure(&error),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -302,20 +417,27 @@ fn address_key(peer: IpAddr) -> String {
     format!("ip:{peer}")
 }
 
-/// Checks the credentials in a login or token request: the fields, the
-/// throttles, then Argon2 against the stored hash (or a dummy one).
-///
-/// # Errors
-///
-/// The response to send instead: 400, 403 (foreign origin), 401, 429, 503.
-async fn verify_credentials(app: &App, request: &Request) -> Result<User, Response> {
-    csrf::check_origin(&request.head)?;
-    let parsed = (|| {
-        let mut fields = Fields::parse(
-            &request.head,
-            &request.body,
-            &["identifier", "username", "password"],
-        )?;
+/// What a login presents: an identifier (username or email) and a password.
+#[derive(Debug)]
+pub struct Credentials {
+    identifier: String,
+    password: String,
+}
+
+impl Credentials {
+    /// The identifier's text, as the client typed it (lowercased), for a
+    /// form to show again after a failed login. Never the password.
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// Reads `identifier` (or, for API clients, `username`) and `password`.
+    ///
+    /// # Errors
+    ///
+    /// A missing field, both identifier spellings at once, or an over-long
+    /// password.
+    pub fn read(fields: &mut Fields) -> Result<Credentials, FieldError> {
         let identifier = match (
             fields.optional_string("identifier")?,
             fields.optional_string("username")?,
@@ -336,10 +458,39 @@ async fn verify_credentials(app: &App, request: &Request) -> Result<User, Respon
                 format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
             ));
         }
-        Ok((identifier.to_lowercase(), password))
-    })();
-    let (identifier, password) = parsed.map_err(FieldError::into_response)?;
+        Ok(Credentials {
+            identifier: identifier.to_lowercase(),
+            password,
+        })
+    }
+}
 
+/// A login that worked: the user and their new session.
+#[derive(Debug)]
+pub struct LoggedIn {
+    /// Who logged in.
+    pub user: User,
+    /// The new session's id, for the cookie.
+    pub id: SessionId,
+    /// The new session's record (its CSRF token, its expiries).
+    pub record: SessionRecord,
+}
+
+/// Checks credentials, for a login or a token: throttled per account and per
+/// address, and in the same Argon2 work whether or not the account exists.
+///
+/// # Errors
+///
+/// [`Refusal::Throttled`], [`Refusal::WrongCredentials`], or `Failed`.
+async fn check_credentials(
+    app: &App,
+    request: &Request,
+    credentials: Credentials,
+) -> Result<User, Refusal> {
+    let Credentials {
+        identifier,
+        password,
+    } = credentials;
     let now = Instant::now();
     let account_key = format!("account:{identifier}");
     let address_key = address_key(request.peer.ip());
@@ -349,12 +500,9 @@ async fn verify_credentials(app: &App, request: &Request) -> Result<User, Respon
     ] {
         if let Err(wait) = throttle.check(key, now) {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(Response::error(
-                Status::TOO_MANY_REQUESTS,
-                "too many failed logins; wait and retry",
-            )
-            .header("retry-after", seconds.max(1).to_string())
-            .header("cache-control", "no-store"));
+            return Err(Refusal::Throttled {
+                retry_after: seconds.max(1),
+            });
         }
     }
 
@@ -362,7 +510,7 @@ async fn verify_credentials(app: &App, request: &Request) -> Result<User, Respon
         .store
         .user_by_identifier(&identifier)
         .await
-        .map_err(|error| store_failure(&error))?;
+        .map_err(|error| Refusal::from_store(&error))?;
     // Verify against the real hash, or a dummy one: either way the same
     // Argon2 work, so the answer's timing says nothing about whether the
     // account exists.
@@ -371,7 +519,8 @@ async fn verify_credentials(app: &App, request: &Request) -> Result<User, Respon
         Some(hash) => password::verify(&password, &hash),
         None => password::verify_dummy(&password),
     })
-    .await?;
+    .await
+    .map_err(Refusal::Failed)?;
     match (verified, user) {
         (true, Some(user)) => {
             app.throttles.account.clear(&account_key);
@@ -380,22 +529,23 @@ async fn verify_credentials(app: &App, request: &Request) -> Result<User, Respon
         _ => {
             app.throttles.account.record_failure(&account_key, now);
             app.throttles.address.record_failure(&address_key, now);
-            Err(
-                Response::error(Status::UNAUTHORIZED, "wrong username or password")
-                    .header("www-authenticate", CHALLENGE)
-                    .header("cache-control", "no-store"),
-            )
+            Err(Refusal::WrongCredentials)
         }
     }
 }
 
-/// `POST /api/login`.
-pub async fn login(app: &App, request: &Request) -> Response {
-    let user = match verify_credentials(app, request).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-
+/// Checks the credentials, ends any session the request already had, and
+/// starts a new one.
+///
+/// # Errors
+///
+/// As [`check_credentials`], or `Failed` when the session cannot start.
+pub async fn log_in(
+    app: &App,
+    request: &Request,
+    credentials: Credentials,
+) -> Result<LoggedIn, Refusal> {
+    let user = check_credentials(app, request, credentials).await?;
     // A session the browser already had (someone else's, or planted) ends
     // here: login always starts a fresh id.
     if let Ok(Lookup::Active(previous)) =
@@ -404,13 +554,26 @@ pub async fn login(app: &App, request: &Request) -> Response {
         let _ = manager::end(&app.store, &previous).await;
     }
     match manager::start(&app.store, &app.policy, user.id).await {
-        Ok((id, record)) => json_response(
+        Ok((id, record)) => Ok(LoggedIn { user, id, record }),
+        Err(error) => Err(Refusal::Failed(failure(&error))),
+    }
+}
+
+/// `POST /api/login`.
+pub async fn login(app: &App, request: &Request) -> Response {
+    let allowed = ["identifier", "username", "password"];
+    let credentials = match pre_session_body(request, &allowed, Credentials::read) {
+        Ok(credentials) => credentials,
+        Err(response) => return response,
+    };
+    match log_in(app, request, credentials).await {
+        Ok(LoggedIn { user, id, record }) => json_response(
             Status::OK,
             &json!({ "user": user_json(&user), "csrf_token": record.csrf_token }),
         )
         .header("set-cookie", app.policy.set_cookie(&id))
         .header("cache-control", "no-store"),
-        Err(error) => failure(&error),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -431,6 +594,20 @@ fn session_csrf(request: &Request, session: &ActiveSession) -> Result<(), Respon
         &session.record.csrf_token,
         form_token.as_deref(),
     )
+    .map_err(CsrfError::into_response)
+}
+
+/// How many live sessions the user has besides this one (other browsers,
+/// other devices): what "log out everywhere" would end.
+///
+/// # Errors
+///
+/// The store failure's response.
+pub async fn other_sessions(app: &App, session: &ActiveSession) -> Result<usize, Response> {
+    match app.store.list_for_user(session.user.id).await {
+        Ok(sessions) => Ok(sessions.len().saturating_sub(1)),
+        Err(error) => Err(store_failure(&error)),
+    }
 }
 
 /// `GET /api/me`.
@@ -439,9 +616,9 @@ pub async fn me(app: &App, request: &Request) -> Response {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let others = match app.store.list_for_user(session.user.id).await {
-        Ok(sessions) => sessions.len().saturating_sub(1),
-        Err(error) => return store_failure(&error),
+    let others = match other_sessions(app, &session).await {
+        Ok(others) => others,
+        Err(response) => return response,
     };
     let date = |time: bson::DateTime| time.try_to_rfc3339_string().unwrap_or_default();
     let record = &session.record;
@@ -524,10 +701,10 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
         Ok(parsed) => parsed,
         Err(error) => return error.into_response(),
     };
-    if let Err(response) =
+    if let Err(refused) =
         csrf::check_session(&request.head, &session.record.csrf_token, token.as_deref())
     {
-        return response;
+        return refused.into_response();
     }
     let stored = session.user.password_hash.clone();
     let hashed = blocking(move || {

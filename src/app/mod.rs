@@ -13,6 +13,7 @@
 //! - [`auth`]: register, log in, log out, who am I, change password, and
 //!   bearer tokens beside the session.
 //! - [`posts`]: the posts API, the seed's MongoDB operations over HTTP.
+//! - [`pages`]: the same as HTML pages with plain forms, for a browser.
 //!
 //! And what they share: [`fields`] (reading JSON or form bodies by name and
 //! type), [`post_json`] (posts between JSON and BSON, and which fields a
@@ -24,6 +25,7 @@ pub mod csrf;
 pub mod echo;
 pub mod fields;
 pub mod health;
+pub mod pages;
 pub mod post_json;
 pub mod posts;
 pub mod router;
@@ -162,6 +164,7 @@ impl Service for App {
                     _ => posts::get(self, &request).await,
                 }
                 .unwrap_or_else(|refusal| refusal),
+                Endpoint::Page(page) => pages::serve(self, page, &request).await,
             },
             Routing::Answered(response) => response,
         }

@@ -15,6 +15,7 @@
 //! `HEAD` is allowed wherever `GET` is: the connection loop sends the same
 //! head and no body.
 
+use crate::app::pages::PageRoute;
 use crate::http::{Method, Response, Status};
 
 /// A handler the router can send a request to.
@@ -42,6 +43,8 @@ pub enum Endpoint {
     Posts,
     /// `GET|PATCH|DELETE /api/posts/{id}`
     Post,
+    /// A browser page: `/`, `/login`, `/me`, … (see [`pages`](super::pages)).
+    Page(PageRoute),
 }
 
 /// Where a request goes.
@@ -79,6 +82,34 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
         "/api/posts/{id}",
         &[Method::Get, Method::Patch, Method::Delete],
         Endpoint::Post,
+    ),
+    // The browser demo's pages.
+    ("/", &[Method::Get], Endpoint::Page(PageRoute::Home)),
+    (
+        "/register",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::Register),
+    ),
+    (
+        "/login",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::Login),
+    ),
+    ("/me", &[Method::Get], Endpoint::Page(PageRoute::Me)),
+    (
+        "/logout",
+        &[Method::Post],
+        Endpoint::Page(PageRoute::Logout),
+    ),
+    (
+        "/logout-all",
+        &[Method::Post],
+        Endpoint::Page(PageRoute::LogoutAll),
+    ),
+    (
+        "/static/style.css",
+        &[Method::Get],
+        Endpoint::Page(PageRoute::Style),
     ),
 ];
 

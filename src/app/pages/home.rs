@@ -1,0 +1,51 @@
+//! The home page: a welcome, and the recent posts.
+//!
+//! The page takes its posts as a list of [`PostView`]s: plain strings,
+//! already chosen and formatted, so the template knows nothing about the
+//! store. Until the posts API exists the list is empty and the page says
+//! so; feeding it is the posts pages' job.
+
+use askama::Template;
+
+use super::{Context, Layout, Page, respond};
+use crate::app::App;
+use crate::http::{Response, Status};
+use crate::server::Request;
+
+/// One post as the home page lists it.
+#[derive(Debug, Clone)]
+pub struct PostView {
+    /// The title, as written (the template escapes it).
+    pub title: String,
+    /// The author's username.
+    pub author: String,
+    /// When it was written, formatted for reading.
+    pub written: String,
+}
+
+/// The home page.
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    layout: Layout,
+    posts: Vec<PostView>,
+}
+
+impl Page for HomePage {
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+/// `GET /`.
+pub async fn show(app: &App, request: &Request) -> Response {
+    let context = match Context::read(app, request).await {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
+    let page = HomePage {
+        layout: context.layout(app, request, "Home"),
+        posts: Vec::new(),
+    };
+    respond(Status::OK, &page)
+}
