@@ -250,10 +250,12 @@ async fn wrong_password_goes_back_to_the_login_form() {
 }
 
 #[tokio::test]
-async fn me_without_a_session_redirects_to_login() {
+async fn pages_that_need_a_session_redirect_to_login() {
     let server = start().await;
-    let response = get(&server, "/me", "").await;
-    assert_redirect(&response, "/login?next=%2Fme");
+    for (page, next) in [("/me", "%2Fme"), ("/posts/new", "%2Fposts%2Fnew")] {
+        let response = get(&server, page, "").await;
+        assert_redirect(&response, &format!("/login?next={next}"));
+    }
 }
 
 #[tokio::test]
@@ -410,13 +412,6 @@ async fn publish(server: &TestServer, session: &str, form: &str) -> String {
     let location = response.header("location").expect("a Location").to_owned();
     assert!(location.starts_with("/posts/"), "{location}");
     location
-}
-
-#[tokio::test]
-async fn new_post_form_needs_a_login() {
-    let server = start().await;
-    let response = get(&server, "/posts/new", "").await;
-    assert_redirect(&response, "/login?next=%2Fposts%2Fnew");
 }
 
 #[tokio::test]

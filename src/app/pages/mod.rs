@@ -10,13 +10,16 @@
 //! GET  /me                who am I, the session's times, "log out everywhere"
 //!                                        POST /logout     → 303 /login
 //!                                        POST /logout-all → 303 /login
+//! GET  /posts/new         the form       POST /posts/new       → 303 /posts/{id}
+//! GET  /posts/{id}        one post, an Edit link for its author
+//! GET  /posts/{id}/edit   the form       POST /posts/{id}/edit → 303 /posts/{id}
 //! GET  /static/style.css  the stylesheet
 //! ```
 //!
-//! and the post pages below.
-//!
 //! The pages reuse the API's logic ([`auth::Registration`],
-//! [`auth::log_in`], the [`csrf`] checks); only the answers differ. Four web
+//! [`auth::log_in`], the [`csrf`] checks, the
+//! [`post_json`](crate::app::post_json) field rules); only the answers
+//! differ. Four web
 //! habits shape them:
 //!
 //! - **Post/Redirect/Get.** A form post is answered with `303 See Other`,
@@ -43,14 +46,9 @@
 //! Each page ends with the [`hood`] panel: the request line, the `Cookie`
 //! header received and the `Set-Cookie` values sent, session ids masked.
 //!
-//! The [`posts`] pages write, show and edit posts with the same field rules
-//! as the JSON API, and feed [`home`] its list of recent posts:
-//!
-//! ```text
-//! GET  /posts/new         the form       POST /posts/new        → 303 /posts/{id}
-//! GET  /posts/{id}        one post
-//! GET  /posts/{id}/edit   the form       POST /posts/{id}/edit  → 303 /posts/{id}
-//! ```
+//! The pages live in [`account`] (register, log in, me, log out) and
+//! [`posts`] (write, read, edit), which also feeds [`home`] its list of
+//! recent posts.
 
 pub mod account;
 pub mod flash;

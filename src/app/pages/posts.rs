@@ -33,7 +33,7 @@ use super::{
 use crate::app::App;
 use crate::app::auth::store_failure;
 use crate::app::fields::{FieldError, Fields};
-use crate::app::post_json::{NewPostFields, new_post_fields};
+use crate::app::post_json::{MAX_TITLE_CHARS, NewPostFields, new_post_fields};
 use crate::app::posts::update_failure;
 use crate::http::{Response, Status};
 use crate::server::Request;
@@ -257,7 +257,7 @@ pub async fn recent(app: &App, request: &Request) -> Result<Vec<PostView>, Respo
             None => {
                 let name = author_name(app, &document)
                     .await
-                    .map_err(|failed| failure_page(app, request, &failed))?;
+                    .map_err(|error| failure_page(app, request, &error))?;
                 if let Some(author_id) = author_id {
                     names.push((author_id, name.clone()));
                 }
@@ -295,7 +295,7 @@ pub async fn new_form(app: &App, request: &Request) -> Response {
         body: layout.kept("body").to_owned(),
         tags: layout.kept("tags").to_owned(),
         csrf_token: session.record.csrf_token,
-        max_title: crate::app::post_json::MAX_TITLE_CHARS,
+        max_title: MAX_TITLE_CHARS,
         layout,
     };
     respond(Status::OK, &page)
@@ -403,7 +403,7 @@ pub async fn edit_form(app: &App, request: &Request) -> Response {
         body: value("body", text(&document, "body")),
         tags: value("tags", tags(&document).join(", ")),
         csrf_token: session.record.csrf_token,
-        max_title: crate::app::post_json::MAX_TITLE_CHARS,
+        max_title: MAX_TITLE_CHARS,
         layout,
     };
     respond(Status::OK, &page)
