@@ -398,6 +398,12 @@ async fn script_in_any_value_is_rendered_as_text() {
     }
 }
 
+/// Registers `username` and logs them in; the session cookie pair.
+async fn new_user(server: &TestServer, username: &str) -> String {
+    register(server, username).await;
+    log_in(server, username).await
+}
+
 /// Publishes a post through the form; the `/posts/{id}` it redirects to.
 async fn publish(server: &TestServer, session: &str, form: &str) -> String {
     let token = csrf_token(server, session).await;
@@ -417,8 +423,7 @@ async fn publish(server: &TestServer, session: &str, form: &str) -> String {
 #[tokio::test]
 async fn publishing_redirects_to_the_post_and_home_lists_it() {
     let server = start().await;
-    register(&server, "ada").await;
-    let session = log_in(&server, "ada").await;
+    let session = new_user(&server, "ada").await;
     let token = csrf_token(&server, &session).await;
     let form = format!(
         "csrf_token={token}&title=Hello&body=line+one%0D%0Aline+two&tags=intro%2C+rust%2C+"
@@ -450,8 +455,7 @@ async fn publishing_redirects_to_the_post_and_home_lists_it() {
 #[tokio::test]
 async fn home_lists_the_twenty_newest_first() {
     let server = start().await;
-    register(&server, "ada").await;
-    let session = log_in(&server, "ada").await;
+    let session = new_user(&server, "ada").await;
     for number in 1..=21 {
         publish(&server, &session, &format!("title=post-{number:02}")).await;
     }
@@ -465,8 +469,7 @@ async fn home_lists_the_twenty_newest_first() {
 #[tokio::test]
 async fn refused_post_goes_back_to_the_form_filled_in() {
     let server = start().await;
-    register(&server, "ada").await;
-    let session = log_in(&server, "ada").await;
+    let session = new_user(&server, "ada").await;
     let token = csrf_token(&server, &session).await;
     let long = "x".repeat(201);
     for (title, message) in [
@@ -488,8 +491,7 @@ async fn refused_post_goes_back_to_the_form_filled_in() {
 #[tokio::test]
 async fn script_in_a_title_is_shown_as_text() {
     let server = start().await;
-    register(&server, "ada").await;
-    let session = log_in(&server, "ada").await;
+    let session = new_user(&server, "ada").await;
     let location = publish(
         &server,
         &session,
