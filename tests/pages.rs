@@ -250,10 +250,12 @@ async fn wrong_password_goes_back_to_the_login_form() {
 }
 
 #[tokio::test]
-async fn me_without_a_session_redirects_to_login() {
+async fn pages_that_need_a_session_redirect_to_login() {
     let server = start().await;
-    let response = get(&server, "/me", "").await;
-    assert_redirect(&response, "/login?next=%2Fme");
+    for (page, next) in [("/me", "%2Fme"), ("/posts/new", "%2Fposts%2Fnew")] {
+        let response = get(&server, page, "").await;
+        assert_redirect(&response, &format!("/login?next={next}"));
+    }
 }
 
 #[tokio::test]
@@ -394,4 +396,177 @@ async fn script_in_any_value_is_rendered_as_text() {
     for page in [me, form_again, login] {
         assert!(!page.contains("<script"), "{page}");
     }
+}
+
+/// Registers `username` and logs them in; the session cookie pair.
+async fn new_user(server: &TestServer, username: &str) -> String {
+    register(server, username).await;
+    log_in(server, username).await
+}
+
+/// Publishes a post through the form; the `/posts/{id}` it redirects to.
+async fn publish(server: &TestServer, session: &str, form: &str) -> String {
+    let token = csrf_token(server, session).await;
+    let response = post(
+        server,
+        "/posts/new",
+        session,
+        &format!("csrf_token={token}&{form}"),
+    )
+    .await;
+    assert_eq!(response.status, 303, "{}", response.text());
+    let location = response.header("location").expect("a Location").to_owned();
+    assert!(location.starts_with("/posts/"), "{location}");
+    location
+}
+
+#[tokio::test]
+async fn publishing_redirects_to_the_post_and_home_lists_it() {
+    let server = start().await;
+    let session = new_user(&server, "ada").await;
+    let token = csrf_token(&server, &session).await;
+    let form = format!(
+        "csrf_token={token}&title=Hello&body=line+one%0D%0Aline+two&tags=intro%2C+rust%2C+"
+    );
+    let response = post(&server, "/posts/new", &session, &form).await;
+    let location = response.header("location").expect("a Location").to_owned();
+    let page = follow(&server, &response, &location).await;
+    assert!(page.contains("Post published."));
+    assert!(page.contains("<h1 id=\"post-title\">Hello</h1>"));
+    assert!(page.contains("line one\r\nline two"), "{page}");
+    assert!(page.contains("<li>intro</li>") && page.contains("<li>rust</li>"));
+    // Anyone may read it; only the author sees the Edit link.
+    let anonymous = get(&server, &location, "").await;
+    assert_eq!(anonymous.status, 200);
+    assert!(!anonymous.text().contains("id=\"edit\""));
+    assert!(
+        get(&server, &location, &session)
+            .await
+            .text()
+            .contains("id=\"edit\"")
+    );
+    let home = get(&server, "/", "").await.text();
+    assert!(home.contains(&format!(
+        "<a href=\"{location}\"><strong>Hello</strong></a>"
+    )));
+    assert!(home.contains("by ada"));
+}
+
+#[tokio::test]
+async fn home_lists_the_twenty_newest_first() {
+    let server = start().await;
+    let session = new_user(&server, "ada").await;
+    for number in 1..=21 {
+        publish(&server, &session, &format!("title=post-{number:02}")).await;
+    }
+    let home = get(&server, "/", "").await.text();
+    assert!(!home.contains("post-01<"), "the oldest is not listed");
+    let newest = home.find("post-21<").expect("the newest");
+    let older = home.find("post-20<").expect("the next");
+    assert!(newest < older);
+}
+
+#[tokio::test]
+async fn refused_post_goes_back_to_the_form_filled_in() {
+    let server = start().await;
+    let session = new_user(&server, "ada").await;
+    let token = csrf_token(&server, &session).await;
+    let long = "x".repeat(201);
+    for (title, message) in [
+        (long.as_str(), "title: must be 1 to 200 characters"),
+        ("", "title: must be 1 to 200 characters"),
+    ] {
+        let form = format!("csrf_token={token}&title={title}&body=kept+body&tags=a");
+        let response = post(&server, "/posts/new", &session, &form).await;
+        let flash = cookie_pair(&response, "__Host-flash").expect("a flash cookie");
+        assert_redirect(&response, "/posts/new");
+        let page = get(&server, "/posts/new", &format!("{session}; {flash}"))
+            .await
+            .text();
+        assert!(page.contains(message), "{page}");
+        assert!(page.contains(">kept body</textarea>"));
+    }
+}
+
+#[tokio::test]
+async fn script_in_a_title_is_shown_as_text() {
+    let server = start().await;
+    let session = new_user(&server, "ada").await;
+    let location = publish(
+        &server,
+        &session,
+        "title=%3Cscript%3Ealert(1)%3C%2Fscript%3E&body=%3Cb%3Ehi%3C%2Fb%3E",
+    )
+    .await;
+    for page in [
+        get(&server, &location, "").await.text(),
+        get(&server, "/", "").await.text(),
+    ] {
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(
+            page.contains("&#60;script&#62;alert(1)") || page.contains("&lt;script&gt;alert(1)")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_author_edits_and_others_get_403() {
+    let server = start().await;
+    register(&server, "ada").await;
+    register(&server, "bob").await;
+    let ada = log_in(&server, "ada").await;
+    let bob = log_in(&server, "bob").await;
+    let location = publish(&server, &ada, "title=Draft&body=old&tags=a").await;
+    let edit = format!("{location}/edit");
+    // The form comes filled with the post.
+    let form_page = get(&server, &edit, &ada).await.text();
+    assert!(form_page.contains("value=\"Draft\"") && form_page.contains(">old</textarea>"));
+    // Another user: the 403 page, for the form and for the post.
+    assert_eq!(get(&server, &edit, &bob).await.status, 403);
+    let bob_token = csrf_token(&server, &bob).await;
+    let form = format!("csrf_token={bob_token}&title=Mine&body=&tags=");
+    let refused = post(&server, &edit, &bob, &form).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text().contains("Only the author"));
+    // Nobody: the login form.
+    assert_redirect(
+        &get(&server, &edit, "").await,
+        &format!("/login?next={}", edit.replace('/', "%2F")),
+    );
+    // The author's edit lands, with an edited time.
+    let token = csrf_token(&server, &ada).await;
+    let form = format!("csrf_token={token}&title=Final&body=new&tags=b%2Cc");
+    let response = post(&server, &edit, &ada, &form).await;
+    let page = follow(&server, &response, &location).await;
+    assert!(page.contains("Post saved."));
+    assert!(page.contains("<h1 id=\"post-title\">Final</h1>") && page.contains("; edited "));
+    assert!(page.contains("<li>b</li>") && !page.contains("<li>a</li>"));
+    // The API sees the same post.
+    let json = get(&server, &location.replace("/posts/", "/api/posts/"), "")
+        .await
+        .text();
+    assert!(json.contains("\"title\":\"Final\"") && json.contains("updated_at"));
+}
+
+#[tokio::test]
+async fn stale_csrf_token_cannot_publish() {
+    let server = start().await;
+    register(&server, "ada").await;
+    let first = log_in(&server, "ada").await;
+    let stale = csrf_token(&server, &first).await;
+    let second = log_in(&server, "ada").await;
+    let form = format!("csrf_token={stale}&title=Nope");
+    let response = post(&server, "/posts/new", &second, &form).await;
+    assert_eq!(response.status, 403);
+    assert!(!get(&server, "/", "").await.text().contains("Nope"));
+}
+
+#[tokio::test]
+async fn missing_post_is_404_and_malformed_id_is_400() {
+    let server = start().await;
+    let missing = get(&server, "/posts/0123456789abcdef01234567", "").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("no post with this id"));
+    assert_eq!(get(&server, "/posts/nope", "").await.status, 400);
+    assert_eq!(get(&server, "/posts/nope/edit", "").await.status, 400);
 }

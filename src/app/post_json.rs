@@ -15,11 +15,12 @@
 //! against its field's type before anything reaches the store, so
 //! `{"$set": {"title": {"$gt": ""}}}` is a 400 naming `title`, not a query.
 
+use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document};
 use serde_json::{Map, Value};
 
 use crate::app::fields::FieldError;
-use crate::store::Operator;
+use crate::store::{NewPost, Operator};
 
 /// The longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -202,6 +203,20 @@ pub struct NewPostFields {
     pub tags: Vec<String>,
     /// Counters the client gave.
     pub counters: Document,
+}
+
+impl NewPostFields {
+    /// The post to insert: these fields, by `author`, written at `now`.
+    pub fn into_new_post(self, author: ObjectId, now: DateTime) -> NewPost {
+        NewPost {
+            author,
+            title: self.title,
+            body: self.body,
+            tags: self.tags,
+            created_at: now,
+            extra: self.counters,
+        }
+    }
 }
 
 /// An update document as a client sends it (`{"$inc": {"likes": 1}}`),

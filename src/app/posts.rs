@@ -35,7 +35,7 @@ use crate::app::{App, Reply};
 use crate::http::{BodyAborted, Response, Status};
 use crate::server::{Request, stream};
 use crate::store::{
-    FindOptions, NewPost, PostFilter, PostSort, PostStore, Store, StoreError, Update, UserStore,
+    FindOptions, PostFilter, PostSort, PostStore, Store, StoreError, Update, UserStore,
 };
 
 /// The most posts one list request may ask for. High on purpose: the list
@@ -85,14 +85,7 @@ pub async fn create(app: &App, request: &Request) -> Reply {
     let principal = auth::authenticate(app, request).await?;
     let value = json_body(request)?;
     let now = DateTime::now();
-    let to_new = |fields: post_json::NewPostFields| NewPost {
-        author: principal.user.id,
-        title: fields.title,
-        body: fields.body,
-        tags: fields.tags,
-        created_at: now,
-        extra: fields.counters,
-    };
+    let to_new = |fields: post_json::NewPostFields| fields.into_new_post(principal.user.id, now);
     let Value::Array(items) = &value else {
         let post = to_new(new_post_fields("", &value)?);
         let id = app
@@ -391,7 +384,7 @@ pub async fn delete(app: &App, request: &Request) -> Reply {
 
 /// Store errors from writes: validation and type errors are the client's
 /// (400), the rest as for any store error.
-fn update_failure(error: &StoreError) -> Response {
+pub fn update_failure(error: &StoreError) -> Response {
     match error {
         StoreError::InvalidUpdate { path, reason } => {
             FieldError::field(path, reason.clone()).into_response()

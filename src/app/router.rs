@@ -111,6 +111,22 @@ const ROUTES: &[(&str, &[Method], Endpoint)] = &[
         &[Method::Get],
         Endpoint::Page(PageRoute::Style),
     ),
+    // Before `/posts/{id}`: the first match wins, and `new` is a segment.
+    (
+        "/posts/new",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::NewPost),
+    ),
+    (
+        "/posts/{id}",
+        &[Method::Get],
+        Endpoint::Page(PageRoute::Post),
+    ),
+    (
+        "/posts/{id}/edit",
+        &[Method::Get, Method::Post],
+        Endpoint::Page(PageRoute::EditPost),
+    ),
 ];
 
 /// Whether a route path matches a request path. `{name}` in a route stands

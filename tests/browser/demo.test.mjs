@@ -2,10 +2,10 @@
 //
 // Starts the groundup binary on a free port with a fresh embedded store,
 // then drives the pages as a person would: register, log in, see the "me"
-// page, log out, and find the protected page closed. After each step it
-// checks the browser's cookie jar (context.cookies(), which sees HttpOnly
-// cookies that page scripts cannot) and saves a screenshot under
-// target/browser-screenshots/. Then the bad input: a form submitted twice,
+// page, write a post, find it on the home page, edit it, log out, and find
+// the protected pages closed. After each step it checks the browser's
+// cookie jar (context.cookies(), which sees HttpOnly cookies that page
+// scripts cannot) and saves a screenshot under target/browser-screenshots/. Then the bad input: a form submitted twice,
 // a stale CSRF token, a form posted from another origin, an over-long
 // field, and <script> in form values, which must come back as text while
 // no dialog ever opens.
@@ -290,6 +290,62 @@ try {
     await page.setViewportSize({ width: 900, height: 900 });
   });
 
+  let postUrl;
+  await step('write a post (script in the title) → 303 → its page', async () => {
+    await page.goto(`${base}/`);
+    await page.click('#new-post');
+    assert.equal(pathOf(page), '/posts/new');
+    await page.fill('input[name=title]', 'First <script>alert("title")</script>');
+    await page.fill('textarea[name=body]', 'line one\nline two');
+    await page.fill('input[name=tags]', 'intro, rust');
+    await screenshot(page, 'post-new');
+    await submit(page, '#save', /\/posts\/[0-9a-f]{24}$/);
+    postUrl = page.url();
+    assert.equal(await flash(page), 'Post published.');
+    assert.equal(await page.locator('#post-title').textContent(), 'First <script>alert("title")</script>');
+    assert.equal(await page.locator('#post-author').textContent(), 'ada');
+    assert.deepEqual(await page.locator('#post-tags li').allTextContents(), ['intro', 'rust']);
+    // The line break survives: pre-wrap keeps it on screen as two lines.
+    assert.equal(await page.locator('#post-body').innerText(), 'line one\nline two');
+    await assertNoScript(page);
+    await screenshot(page, 'post');
+  });
+
+  await step('an over-long title goes back to the form, filled in', async () => {
+    await page.goto(`${base}/posts/new`);
+    await page.$eval('input[name=title]', (input) => input.removeAttribute('maxlength'));
+    await page.fill('input[name=title]', 'y'.repeat(201));
+    await page.fill('textarea[name=body]', 'kept');
+    await submit(page, '#save', `${base}/posts/new`);
+    assert.equal(await flash(page), 'title: must be 1 to 200 characters');
+    assert.equal(await page.inputValue('textarea[name=body]'), 'kept');
+  });
+
+  await step('the home page lists the post, linking to it', async () => {
+    await page.goto(`${base}/`);
+    const link = page.locator('ul.posts a').first();
+    assert.equal(await link.textContent(), 'First <script>alert("title")</script>');
+    assert.equal(new URL(await link.getAttribute('href'), base).href, postUrl);
+    await assertNoScript(page);
+    await screenshot(page, 'home-with-post');
+  });
+
+  await step('edit the post → 303 → the change shows, here and on home', async () => {
+    await page.goto(postUrl);
+    await submit(page, '#edit', `${postUrl}/edit`);
+    assert.equal(await page.inputValue('input[name=tags]'), 'intro, rust');
+    await page.fill('input[name=title]', 'First, edited');
+    await page.fill('input[name=tags]', 'rust');
+    await screenshot(page, 'post-edit');
+    await submit(page, '#save', postUrl);
+    assert.equal(await flash(page), 'Post saved.');
+    assert.equal(await page.locator('#post-title').textContent(), 'First, edited');
+    assert.deepEqual(await page.locator('#post-tags li').allTextContents(), ['rust']);
+    await screenshot(page, 'post-edited');
+    await page.goto(`${base}/`);
+    assert.equal(await page.locator('ul.posts a').first().textContent(), 'First, edited');
+  });
+
   await step('a form from another origin is refused (403) and changes nothing', async () => {
     const before = (await sessionCookie()).value;
     const attacker = await context.newPage();
@@ -352,6 +408,16 @@ try {
     await submit(page, '#logout-all', `${base}/login`);
     assert.match(await flash(page), /^Logged out everywhere/);
     assert.equal(await sessionCookie(), undefined);
+  });
+
+  await step('logged out, the new-post form redirects to login', async () => {
+    await page.goto(`${base}/posts/new`);
+    assert.equal(pathOf(page), '/login?next=%2Fposts%2Fnew');
+    assert.equal(await flash(page), 'Log in to write or edit posts.');
+    await screenshot(page, 'post-new-logged-out');
+    // The post itself stays public, without its Edit link.
+    await page.goto(postUrl);
+    assert.equal(await page.locator('#edit').count(), 0);
   });
 
   await step('no dialog opened on any page', async () => {

@@ -71,7 +71,7 @@ pub struct When {
 }
 
 impl When {
-    fn new(at: DateTime, now: DateTime) -> When {
+    pub(super) fn new(at: DateTime, now: DateTime) -> When {
         let text = at.try_to_rfc3339_string().unwrap_or_default();
         let seconds = (at.timestamp_millis() - now.timestamp_millis()) / 1000;
         let minutes = seconds.abs() / 60;

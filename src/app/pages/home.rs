@@ -2,12 +2,12 @@
 //!
 //! The page takes its posts as a list of [`PostView`]s: plain strings,
 //! already chosen and formatted, so the template knows nothing about the
-//! store. Until the posts API exists the list is empty and the page says
-//! so; feeding it is the posts pages' job.
+//! store. [`posts::recent`] reads them: the newest
+//! [`RECENT_POSTS`](posts::RECENT_POSTS), each linking to its page.
 
 use askama::Template;
 
-use super::{Context, Layout, Page, respond};
+use super::{Context, Layout, Page, posts, respond};
 use crate::app::App;
 use crate::http::{Response, Status};
 use crate::server::Request;
@@ -15,12 +15,16 @@ use crate::server::Request;
 /// One post as the home page lists it.
 #[derive(Debug, Clone)]
 pub struct PostView {
+    /// The post's id, in hex, for its link.
+    pub id: String,
     /// The title, as written (the template escapes it).
     pub title: String,
     /// The author's username.
     pub author: String,
     /// When it was written, formatted for reading.
     pub written: String,
+    /// Its tags.
+    pub tags: Vec<String>,
 }
 
 /// The home page.
@@ -43,9 +47,13 @@ pub async fn show(app: &App, request: &Request) -> Response {
         Ok(context) => context,
         Err(response) => return response,
     };
+    let posts = match posts::recent(app, request).await {
+        Ok(posts) => posts,
+        Err(response) => return response,
+    };
     let page = HomePage {
         layout: context.layout(app, request, "Home"),
-        posts: Vec::new(),
+        posts,
     };
     respond(Status::OK, &page)
 }

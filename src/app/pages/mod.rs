@@ -10,11 +10,16 @@
 //! GET  /me                who am I, the session's times, "log out everywhere"
 //!                                        POST /logout     → 303 /login
 //!                                        POST /logout-all → 303 /login
+//! GET  /posts/new         the form       POST /posts/new       → 303 /posts/{id}
+//! GET  /posts/{id}        one post, an Edit link for its author
+//! GET  /posts/{id}/edit   the form       POST /posts/{id}/edit → 303 /posts/{id}
 //! GET  /static/style.css  the stylesheet
 //! ```
 //!
 //! The pages reuse the API's logic ([`auth::Registration`],
-//! [`auth::log_in`], the [`csrf`] checks); only the answers differ. Four web
+//! [`auth::log_in`], the [`csrf`] checks, the
+//! [`post_json`](crate::app::post_json) field rules); only the answers
+//! differ. Four web
 //! habits shape them:
 //!
 //! - **Post/Redirect/Get.** A form post is answered with `303 See Other`,
@@ -41,14 +46,15 @@
 //! Each page ends with the [`hood`] panel: the request line, the `Cookie`
 //! header received and the `Set-Cookie` values sent, session ids masked.
 //!
-//! Pages for writing and editing posts belong in a `posts.rs` here, beside
-//! [`account`]: a [`PageRoute`] variant for each path, a row in the router,
-//! and [`home`] fed with real posts.
+//! The pages live in [`account`] (register, log in, me, log out) and
+//! [`posts`] (write, read, edit), which also feeds [`home`] its list of
+//! recent posts.
 
 pub mod account;
 pub mod flash;
 pub mod home;
 pub mod hood;
+pub mod posts;
 mod style;
 
 use std::borrow::Cow;
@@ -81,6 +87,12 @@ pub enum PageRoute {
     LogoutAll,
     /// `/static/style.css`
     Style,
+    /// `/posts/new`, GET and POST.
+    NewPost,
+    /// `/posts/{id}`
+    Post,
+    /// `/posts/{id}/edit`, GET and POST.
+    EditPost,
 }
 
 /// Answers a page request. The router has already checked the method.
@@ -96,6 +108,11 @@ pub async fn serve(app: &App, route: PageRoute, request: &Request) -> Response {
         PageRoute::Logout => account::logout(app, request).await,
         PageRoute::LogoutAll => account::logout_all(app, request).await,
         PageRoute::Style => style::get(),
+        PageRoute::NewPost if posted => posts::create(app, request).await,
+        PageRoute::NewPost => posts::new_form(app, request).await,
+        PageRoute::Post => posts::show(app, request).await,
+        PageRoute::EditPost if posted => posts::edit(app, request).await,
+        PageRoute::EditPost => posts::edit_form(app, request).await,
     }
 }
 
@@ -307,6 +324,26 @@ impl Page for ProblemPage {
     }
 }
 
+/// A page with `status`, headed by the status line, saying `message`; the
+/// session's bar when there is one.
+pub fn problem_page(
+    app: &App,
+    request: &Request,
+    session: Option<&ActiveSession>,
+    status: Status,
+    title: &'static str,
+    message: String,
+) -> Response {
+    respond(
+        status,
+        &ProblemPage {
+            layout: bare_layout(app, request, session, title),
+            status,
+            message,
+        },
+    )
+}
+
 /// A 403 page saying which check refused the post.
 pub fn forbidden_page(
     app: &App,
@@ -328,13 +365,13 @@ pub fn forbidden_page(
              this site's pages sent it."
             .to_owned(),
     };
-    respond(
+    problem_page(
+        app,
+        request,
+        session,
         Status::FORBIDDEN,
-        &ProblemPage {
-            layout: bare_layout(app, request, session, "Not allowed"),
-            status: Status::FORBIDDEN,
-            message,
-        },
+        "Not allowed",
+        message,
     )
 }
 
@@ -346,13 +383,13 @@ pub fn failure_page(app: &App, request: &Request, failed: &Response) -> Response
     } else {
         "The server could not finish this request."
     };
-    respond(
+    problem_page(
+        app,
+        request,
+        None,
         failed.status,
-        &ProblemPage {
-            layout: bare_layout(app, request, None, "Something went wrong"),
-            status: failed.status,
-            message: message.to_owned(),
-        },
+        "Something went wrong",
+        message.to_owned(),
     )
 }
 
@@ -364,13 +401,13 @@ pub fn bad_form_page(
     session: Option<&ActiveSession>,
     message: String,
 ) -> Response {
-    respond(
+    problem_page(
+        app,
+        request,
+        session,
         Status::BAD_REQUEST,
-        &ProblemPage {
-            layout: bare_layout(app, request, session, "Bad form"),
-            status: Status::BAD_REQUEST,
-            message,
-        },
+        "Bad form",
+        message,
     )
 }
 
