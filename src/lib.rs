@@ -9,8 +9,12 @@
 //!    runs under tokio, in unit tests and under a fuzzer.
 //! 2. [`server`]: the IO around it: a tokio listener, one task per
 //!    connection, keep-alive and pipelining, timeouts, graceful shutdown.
-//! 3. [`app`]: what the server serves: a router and one file per handler.
-//! 4. [`store`]: where users, sessions and posts live: MongoDB, or an
+//! 3. [`session`]: who is logged in: random session ids kept only as their
+//!    SHA-256, Argon2id passwords, a login throttle, the session life cycle,
+//!    and the stateless signed token beside it.
+//! 4. [`app`]: what the server serves: a router and one file per concern
+//!    (accounts, posts, the browser pages), with the input rules they share.
+//! 5. [`store`]: where users, sessions and posts live: MongoDB, or an
 //!    embedded database for zero-install runs.
 //!
 //! # Errors
@@ -19,7 +23,10 @@
 //! mapped to a status in one function; "I need more bytes" is not an error
 //! but [`http::Parsed::Partial`], because on a socket it is the normal case.
 //! Any protocol error ends its connection (after the error response) and
-//! nothing else.
+//! nothing else. Above the protocol, handlers return
+//! [`app::Reply`]: a refusal is a response too, so `?` ends a handler early
+//! with the right status. Store errors are one neutral [`store::StoreError`]
+//! that each backend converts into.
 #![forbid(unsafe_code)]
 
 pub mod app;

@@ -539,7 +539,8 @@ async fn check_credentials(
 ///
 /// # Errors
 ///
-/// As [`check_credentials`], or `Failed` when the session cannot start.
+/// As for checking the credentials (throttled, wrong credentials, a store
+/// failure), or `Failed` when the session cannot start.
 pub async fn log_in(
     app: &App,
     request: &Request,

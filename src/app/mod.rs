@@ -1,6 +1,6 @@
 //! What the server serves: the routes and their handlers.
 //!
-//! [`App`] is the [`Service`](crate::server::Service) the server runs. Each
+//! [`App`] is the [`crate::server::Service`] the server runs. Each
 //! request goes through the [`router`] twice, as the service seam asks: once
 //! with the head alone (unknown path → 404, wrong method → 405 with `Allow`,
 //! unknown method → 501, all before the body is read) and once with the whole

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Reads are public. Writes need a session cookie (plus the CSRF rules) or
-//! a bearer token; see [`auth::authenticate`](super::auth::authenticate).
+//! a bearer token; see [`super::auth::authenticate`].
 //!
 //! The list is **streamed**: the response head goes out at once with
 //! `Transfer-Encoding: chunked`, then one chunk per batch of documents as the

@@ -1,7 +1,7 @@
 //! Accepting connections, capping them, and shutting down gracefully.
 //!
 //! The accept loop hands each connection to its own tokio task running
-//! [`conn::serve`](crate::server::conn::serve). Around that loop:
+//! [`crate::server::conn::serve`]. Around that loop:
 //!
 //! - **A connection cap.** Each connection holds a semaphore permit. When none
 //!   is left, the new connection gets a one-line `503` written without

@@ -1,4 +1,16 @@
 //! Sessions: who is logged in, remembered across requests by a cookie.
+//!
+//! HTTP forgets the client between requests. A session is the server's
+//! memory of a login: at login the server draws a random id, stores a record
+//! under it, and hands the id to the browser in a cookie that comes back on
+//! every request. Reading order:
+//!
+//! 1. [`id`]: the id (256 random bits) and why the store keeps only its hash;
+//! 2. [`password`]: Argon2id, and the dummy verification for unknown users;
+//! 3. [`throttle`]: failed-login counting, per account and per address;
+//! 4. [`manager`]: start, resolve and end a session; the cookie's attributes;
+//! 5. [`token`]: the stateless alternative, a signed token nobody stores,
+//!    and what it cannot do (be revoked).
 
 pub mod id;
 pub mod manager;
