@@ -200,10 +200,7 @@ impl<S: Service> Connection<S> {
 
     /// Waits for the first byte of a request, for at most the idle timeout,
     /// and not at all once shutdown has begun.
-    async fn read_when_idle(
-        &mut self,
-        stopping: Pin<&mut impl Future>,
-    ) -> Result<(), ReadError> {
+    async fn read_when_idle(&mut self, stopping: Pin<&mut impl Future>) -> Result<(), ReadError> {
         if *self.shutdown.borrow() {
             return Err(ReadError::Eof);
         }
