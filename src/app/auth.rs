@@ -192,7 +192,7 @@ pub async fn token(app: &App, request: &Request) -> Response {
         SystemTime::now(),
         lifetime,
     ) {
-        Ok(token) => json_response(
+        Ok(token) => Response::json(
             Status::OK,
             &json!({
                 "token": token,
@@ -212,10 +212,6 @@ fn user_json(user: &User) -> serde_json::Value {
         "email": user.email,
         "created_at": user.created_at.try_to_rfc3339_string().unwrap_or_default(),
     })
-}
-
-fn json_response(status: Status, body: &serde_json::Value) -> Response {
-    Response::json_bytes(status, body.to_string().into_bytes())
 }
 
 /// Runs Argon2 (tens of milliseconds of CPU) on the blocking pool, away from
@@ -405,7 +401,7 @@ pub async fn register(app: &App, request: &Request) -> Response {
         Err(response) => return response,
     };
     match create_account(app, registration).await {
-        Ok(user) => json_response(Status::CREATED, &user_json(&user))
+        Ok(user) => Response::json(Status::CREATED, &user_json(&user))
             .header("location", "/api/me")
             .header("cache-control", "no-store"),
         Err(refusal) => refusal.into_response(),
@@ -568,7 +564,7 @@ pub async fn login(app: &App, request: &Request) -> Response {
         Err(response) => return response,
     };
     match log_in(app, request, credentials).await {
-        Ok(LoggedIn { user, id, record }) => json_response(
+        Ok(LoggedIn { user, id, record }) => Response::json(
             Status::OK,
             &json!({ "user": user_json(&user), "csrf_token": record.csrf_token }),
         )
@@ -623,7 +619,7 @@ pub async fn me(app: &App, request: &Request) -> Response {
     };
     let date = |time: bson::DateTime| time.try_to_rfc3339_string().unwrap_or_default();
     let record = &session.record;
-    json_response(
+    Response::json(
         Status::OK,
         &json!({
             "user": user_json(&session.user),
@@ -643,7 +639,7 @@ pub async fn me(app: &App, request: &Request) -> Response {
 /// The response that ends a browser's session: the cookie removed, and
 /// `Clear-Site-Data` asking the browser to drop every cookie of this origin.
 fn logged_out(app: &App, body: &serde_json::Value) -> Response {
-    json_response(Status::OK, body)
+    Response::json(Status::OK, body)
         .header("set-cookie", app.policy.removal_cookie())
         .header("clear-site-data", "\"cookies\"")
         .header("cache-control", "no-store")
@@ -734,7 +730,7 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
         Err(error) => return store_failure(&error),
     };
     match manager::start(&app.store, &app.policy, user_id).await {
-        Ok((id, record)) => json_response(
+        Ok((id, record)) => Response::json(
             Status::OK,
             &json!({ "sessions_ended": ended, "csrf_token": record.csrf_token }),
         )

@@ -55,7 +55,7 @@ impl FieldError {
         if let Some(field) = self.field {
             body["field"] = Value::String(field);
         }
-        Response::json_bytes(self.status, body.to_string().into_bytes())
+        Response::json(self.status, &body)
     }
 }
 
@@ -92,20 +92,16 @@ impl Fields {
     }
 
     fn parse_any(head: &RequestHead, body: &[u8]) -> Result<Fields, FieldError> {
-        let content_type = head.headers.get_str("content-type").unwrap_or_default();
-        let media_type = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        match media_type.as_str() {
-            "application/json" => Fields::from_json(body),
-            "application/x-www-form-urlencoded" => Fields::from_form(body),
-            _ => Err(FieldError::body(
+        let media_type = head.media_type();
+        if media_type.eq_ignore_ascii_case("application/json") {
+            Fields::from_json(body)
+        } else if media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+            Fields::from_form(body)
+        } else {
+            Err(FieldError::body(
                 Status::UNSUPPORTED_MEDIA_TYPE,
                 "send application/json or application/x-www-form-urlencoded",
-            )),
+            ))
         }
     }
 

@@ -51,18 +51,9 @@ const STREAM_DEPTH: usize = 16;
 /// Posts per chunk of the streamed list.
 const POSTS_PER_CHUNK: usize = 64;
 
-fn json_response(status: Status, body: &Value) -> Response {
-    Response::json_bytes(status, body.to_string().into_bytes())
-}
-
 /// The request body as JSON, or the 400/415 that explains why not.
 fn json_body(request: &Request) -> Result<Value, Response> {
-    let content_type = request
-        .head
-        .headers
-        .get_str("content-type")
-        .unwrap_or_default();
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    let media_type = request.head.media_type();
     if !media_type.eq_ignore_ascii_case("application/json") {
         return Err(Response::error(
             Status::UNSUPPORTED_MEDIA_TYPE,
@@ -94,7 +85,7 @@ pub async fn create(app: &App, request: &Request) -> Reply {
             .await
             .map_err(|error| update_failure(&error))?;
         return Ok(
-            json_response(Status::CREATED, &json!({ "id": id.to_hex() }))
+            Response::json(Status::CREATED, &json!({ "id": id.to_hex() }))
                 .header("location", format!("/api/posts/{}", id.to_hex())),
         );
     };
@@ -113,7 +104,7 @@ pub async fn create(app: &App, request: &Request) -> Reply {
         .await
         .map_err(|error| update_failure(&error))?;
     let ids: Vec<String> = ids.into_iter().map(ObjectId::to_hex).collect();
-    Ok(json_response(Status::CREATED, &json!({ "ids": ids })))
+    Ok(Response::json(Status::CREATED, &json!({ "ids": ids })))
 }
 
 /// `GET /api/posts/{id}`.
@@ -125,7 +116,7 @@ pub async fn get(app: &App, request: &Request) -> Reply {
         .await
         .map_err(|error| store_failure(&error))?
     {
-        Some(document) => Ok(json_response(Status::OK, &document_json(&document))),
+        Some(document) => Ok(Response::json(Status::OK, &document_json(&document))),
         None => Err(Response::error(Status::NOT_FOUND, "no such post")),
     }
 }
@@ -339,7 +330,7 @@ pub async fn update(app: &App, request: &Request) -> Reply {
     } else {
         Status::OK
     };
-    Ok(json_response(
+    Ok(Response::json(
         status,
         &json!({
             "matched": outcome.matched,
@@ -379,7 +370,7 @@ pub async fn delete(app: &App, request: &Request) -> Reply {
         .delete_one(id)
         .await
         .map_err(|error| store_failure(&error))?;
-    Ok(json_response(Status::OK, &json!({ "deleted": deleted })))
+    Ok(Response::json(Status::OK, &json!({ "deleted": deleted })))
 }
 
 /// Store errors from writes: validation and type errors are the client's

@@ -249,6 +249,18 @@ impl RequestHead {
         }
     }
 
+    /// The media type of the body, from `Content-Type` without its
+    /// parameters: `application/json` for `application/json; charset=utf-8`.
+    /// Empty when there is none. Compare it case-insensitively, as media
+    /// types are.
+    pub fn media_type(&self) -> &str {
+        self.headers
+            .get_str("content-type")
+            .and_then(|value| value.split(';').next())
+            .unwrap_or_default()
+            .trim()
+    }
+
     /// The query part of the target (after `?`), if any.
     pub fn query(&self) -> Option<&str> {
         origin_part(&self.target)

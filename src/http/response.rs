@@ -184,10 +184,14 @@ impl Response {
             .body(json)
     }
 
+    /// An `application/json` response from a JSON value.
+    pub fn json(status: Status, value: &serde_json::Value) -> Response {
+        Response::json_bytes(status, value.to_string().into_bytes())
+    }
+
     /// The standard JSON error body: `{"error": "<message>"}`.
     pub fn error(status: Status, message: &str) -> Response {
-        let body = serde_json::json!({ "error": message });
-        Response::json_bytes(status, body.to_string().into_bytes())
+        Response::json(status, &serde_json::json!({ "error": message }))
     }
 
     /// Replaces the status.
