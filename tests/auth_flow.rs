@@ -462,7 +462,7 @@ async fn two_servers_on_one_database_share_sessions() {
 }
 
 #[tokio::test]
-async fn unreachable_database_is_503_and_health_stays_up() {
+async fn unreachable_database_is_503_and_health_says_degraded() {
     let config = groundup::store::StoreConfig {
         backend: groundup::store::Backend::Mongo {
             uri: "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300".into(),
@@ -480,5 +480,10 @@ async fn unreachable_database_is_503_and_health_stays_up() {
     assert_eq!(login.header("retry-after"), Some("1"));
     browser.cookies.push((SESSION.into(), "ab".repeat(32)));
     assert_eq!(browser.request("GET", "/api/me", None).await.status, 503);
-    assert_eq!(browser.request("GET", "/health", None).await.status, 200);
+    let health = browser.request("GET", "/health", None).await;
+    assert_eq!(
+        health.status, 503,
+        "the server answers, and says it cannot serve data"
+    );
+    assert_eq!(health.text(), "degraded: the database is unreachable\n");
 }

@@ -1,21 +1,16 @@
 //! Faults: bad configuration, an unreachable database, and a database that goes away and
 //! comes back while the same `Store` value keeps being used.
 //!
-//! The restart tests run their own MongoDB-compatible server (the FerretDB test binary
-//! built by `.ci/mongo-server build`) on a free port with a private data directory. They
-//! find it through `GROUNDUP_MONGO_SERVER_BIN`, or at `target/mongo-server/ferretdb-test`
-//! when `REQUIRE_MONGODB=1`; otherwise they print a skip line.
+//! The restart tests run their own MongoDB-compatible server ([`common::mongo_process`]).
 
-#[path = "common/store_support.rs"]
-mod store_support;
+mod common;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bson::doc;
+use common::mongo_process::{MongoProcess, server_binary};
 use groundup::store::{
     self, Backend, NewPost, NewUser, PostStore, SessionStore, Store, StoreChoice, StoreConfig,
     StoreError, UserStore,
@@ -169,97 +164,6 @@ fn post(title: &str) -> NewPost {
     }
 }
 
-/// The test server binary, or `None` after printing a skip line.
-fn server_binary(test: &str) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("GROUNDUP_MONGO_SERVER_BIN") {
-        return Some(PathBuf::from(path));
-    }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mongo-server/ferretdb-test");
-    if store_support::mongodb_required() {
-        assert!(
-            built.exists(),
-            "{test}: REQUIRE_MONGODB=1 but {} is missing; run .ci/mongo-server build",
-            built.display()
-        );
-        return Some(built);
-    }
-    println!("skipped {test}: set GROUNDUP_MONGO_SERVER_BIN to the FerretDB test server binary");
-    None
-}
-
-/// A test server process on its own port and data directory; killed when dropped.
-struct TestServer {
-    binary: PathBuf,
-    port: u16,
-    data: store_support::TempDir,
-    child: Option<Child>,
-}
-
-impl TestServer {
-    fn new(binary: PathBuf) -> TestServer {
-        // Port 0 asks the OS for a free port; we release it for the server to take.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        TestServer {
-            binary,
-            port,
-            data: store_support::TempDir::new(),
-            child: None,
-        }
-    }
-
-    fn uri(&self) -> String {
-        format!("mongodb://127.0.0.1:{}/", self.port)
-    }
-
-    /// Starts the server on the same data directory and waits until it answers a ping.
-    fn start(&mut self) {
-        let child = Command::new(&self.binary)
-            .args(["-port", &self.port.to_string(), "-data-dir"])
-            .arg(self.data.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("test server starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.answers_ping() {
-            assert!(
-                Instant::now() < deadline,
-                "test server did not answer within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn answers_ping(&self) -> bool {
-        Command::new(&self.binary)
-            .args(["-ping", "-port", &self.port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    }
-
-    /// Kills the server (SIGKILL: the harshest way for a database to go away).
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 async fn open_mongo(uri: &str) -> Store {
     let config = StoreConfig {
         backend: Backend::Mongo {
@@ -295,7 +199,7 @@ async fn mongo_store_recovers_when_the_server_restarts() {
     let Some(binary) = server_binary("mongo_store_recovers_when_the_server_restarts") else {
         return;
     };
-    let mut server = TestServer::new(binary);
+    let mut server = MongoProcess::new(binary);
     server.start();
     let store = open_mongo(&server.uri()).await;
     let id = store
@@ -334,7 +238,7 @@ async fn mongo_store_opened_while_down_creates_indexes_on_recovery() {
     else {
         return;
     };
-    let mut server = TestServer::new(binary);
+    let mut server = MongoProcess::new(binary);
     let store = open_mongo(&server.uri()).await; // nothing listening yet
     let user = NewUser {
         username: "ada".into(),
@@ -354,4 +258,37 @@ async fn mongo_store_opened_while_down_creates_indexes_on_recovery() {
         Err(StoreError::Duplicate { field }) => assert_eq!(field, "username"),
         other => panic!("expected Duplicate, got {other:?}"),
     }
+}
+
+/// Polls `store.is_reachable()` until it equals `expected`, with no store operations in
+/// between: only the store's own monitor can change it.
+async fn reachability_turns(store: &Store, expected: bool) -> Duration {
+    let started = Instant::now();
+    while store.is_reachable() != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "is_reachable() stayed {} for 15 s",
+            !expected
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn mongo_store_monitor_tracks_the_server_without_traffic() {
+    let Some(binary) = server_binary("mongo_store_monitor_tracks_the_server_without_traffic")
+    else {
+        return;
+    };
+    let mut server = MongoProcess::new(binary);
+    server.start();
+    let store = open_mongo(&server.uri()).await;
+    assert!(store.is_reachable(), "reachable after opening");
+
+    server.stop();
+    let down = reachability_turns(&store, false).await;
+    server.start();
+    let up = reachability_turns(&store, true).await;
+    println!("monitor: noticed the outage after {down:?}, the return after {up:?}");
 }

@@ -7,7 +7,7 @@
 //! request, to the handler.
 //!
 //! Handlers, one file per concern:
-//! - [`health`]: `GET /health`, a liveness probe.
+//! - [`health`]: `GET /health`, ok or degraded.
 //! - [`echo`]: `/echo`, the parsed request shown back as JSON, for curl and
 //!   netcat experiments.
 //! - [`auth`]: register, log in, log out, who am I, change password, and
@@ -144,7 +144,7 @@ impl Service for App {
     async fn call(&self, request: Request) -> Response {
         match router::route(&request.head.method, request.head.path()) {
             Routing::Endpoint(endpoint) => match endpoint {
-                Endpoint::Health => health::get(),
+                Endpoint::Health => health::get(&self.store),
                 Endpoint::Echo => echo::show(&request),
                 Endpoint::Register => auth::register(self, &request).await,
                 Endpoint::Login => auth::login(self, &request).await,

@@ -247,13 +247,24 @@ impl Store {
             Store::Embedded(store) => store.describe(),
         }
     }
+
+    /// Whether the store can serve right now, answered without waiting: what `/health`
+    /// reports. MongoDB can be down (see [`mongo::MongoStore::is_reachable`]); the embedded
+    /// file is part of the process, so it is always there.
+    pub fn is_reachable(&self) -> bool {
+        match self {
+            Store::Mongo(store) => store.is_reachable(),
+            Store::Embedded(_) => true,
+        }
+    }
 }
 
-/// Forwards a call to whichever backend `$store` holds.
+/// Forwards a call to whichever backend `$store` holds; MongoDB's outcome also tells the
+/// store whether the database is reachable.
 macro_rules! dispatch {
     ($store:expr, $backend:ident => $call:expr) => {
         match $store {
-            Store::Mongo($backend) => $call.await,
+            Store::Mongo($backend) => $backend.observe($call.await),
             Store::Embedded($backend) => $call.await,
         }
     };

@@ -8,6 +8,12 @@
 //! therefore costs a request 2 s and a [`StoreError::Unavailable`] (a 503), not a hang; when
 //! it comes back, the driver's monitor finds it and the same client works again.
 //!
+//! **Knowing it is down.** `/health` must answer at once, so it cannot ask the database.
+//! Instead the store keeps one flag, `reachable`: every operation's outcome sets it (an
+//! `Unavailable` error clears it, anything else sets it), and a monitor task pings the
+//! database every [`MONITOR_INTERVAL`] so the flag stays true to life when no requests
+//! come, and turns back to reachable by itself when the database returns.
+//!
 //! **Indexes** are created by [`MongoStore::open`]. If the database is down then, the
 //! store still opens, and the first operation that reaches the database creates them
 //! before doing its own work; the unique indexes are what make `Duplicate` errors possible,
@@ -33,6 +39,7 @@
 //! each place says so in a comment.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bson::oid::ObjectId;
@@ -54,6 +61,9 @@ use super::{
 /// Server-selection and connect timeout unless the URI says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How often the monitor task pings the database.
+pub const MONITOR_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The MongoDB store: a driver client and the three collections.
 #[derive(Debug)]
 pub struct MongoStore {
@@ -70,6 +80,9 @@ pub struct MongoStore {
     /// Held while creating indexes, so that when the database returns one operation
     /// creates them while the others wait. It remembers when the last attempt failed.
     index_attempt: Mutex<Option<Instant>>,
+    /// Whether the database answered the last operation or ping (see the module docs).
+    /// Shared with the monitor task, which stops when the store is dropped.
+    reachable: Arc<AtomicBool>,
 }
 
 impl MongoStore {
@@ -110,11 +123,25 @@ impl MongoStore {
             ),
             indexes_ready: AtomicBool::new(false),
             index_attempt: Mutex::new(None),
+            reachable: Arc::new(AtomicBool::new(true)),
         };
-        if let Err(e) = store.ready().await {
+        if let Err(e) = store.observe(store.ready().await) {
             tracing::warn!(error = %e, "MongoDB not reachable at start-up; will create indexes on first use");
         }
+        spawn_monitor(store.client.clone(), Arc::downgrade(&store.reachable));
         Ok(store)
+    }
+
+    /// Whether the database answered the last operation or ping.
+    pub fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// Notes what an operation's outcome says about the database, and passes it on.
+    pub(crate) fn observe<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        let unreachable = matches!(&result, Err(e) if e.is_unavailable());
+        self.reachable.store(!unreachable, Ordering::Relaxed);
+        result
     }
 
     /// One line for the start-up log.
@@ -234,6 +261,26 @@ impl MongoStore {
         let found = self.users.find_one(filter).await.map_err(map_error)?;
         found.map(from_document).transpose()
     }
+}
+
+/// Pings the database every [`MONITOR_INTERVAL`] and records whether it answered, until
+/// the store that owns `reachable` is dropped.
+fn spawn_monitor(client: Client, reachable: Weak<AtomicBool>) {
+    tokio::spawn(async move {
+        let admin = client.database("admin");
+        loop {
+            tokio::time::sleep(MONITOR_INTERVAL).await;
+            if reachable.strong_count() == 0 {
+                return;
+            }
+            let ping = admin.run_command(doc! { "ping": 1 });
+            let answered = matches!(tokio::time::timeout(DEFAULT_TIMEOUT, ping).await, Ok(Ok(_)));
+            match reachable.upgrade() {
+                Some(flag) => flag.store(answered, Ordering::Relaxed),
+                None => return,
+            }
+        }
+    });
 }
 
 /// Translates a driver error into a [`StoreError`] (see the [module docs](self)).
