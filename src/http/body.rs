@@ -23,6 +23,7 @@
 use crate::http::error::ParseError;
 use crate::http::limits::{Limits, MAX_HEADERS_CAP};
 use crate::http::request::{Framing, Headers};
+use crate::http::token::is_tchar;
 
 /// The most hex digits a chunk size may have. Sixteen digits hold any
 /// `u64`; leading zeros past that are not a size anyone needs, and without a
@@ -70,8 +71,12 @@ enum ChunkedState {
     Size { size: u64, digits: usize },
     /// Whitespace after the size, which may only lead to `;` (RFC 9112 §7.1.1 BWS).
     SizeWhitespace { size: u64, extension_bytes: usize },
-    /// Inside `;name=value` extensions, which we skip.
-    Extension { size: u64, extension_bytes: usize },
+    /// Inside `;name=value` extensions, which we check and skip.
+    Extension {
+        size: u64,
+        extension_bytes: usize,
+        part: ExtensionPart,
+    },
     /// After the CR that ends the size line.
     SizeLf { size: u64 },
     /// Inside chunk data.
@@ -82,6 +87,38 @@ enum ChunkedState {
     DataLf,
     /// After the last chunk: trailer lines, collected until an empty line.
     Trailer { section: Vec<u8> },
+}
+
+/// Where the decoder is inside the chunk extensions of a size line
+/// (RFC 9112 §7.1.1):
+///
+/// ```text
+/// chunk-ext     = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
+/// ext-val       = token / quoted-string
+/// ```
+///
+/// We use no extension, but we read them by their grammar rather than
+/// skipping to the next CR: a quoted string may hold a `;` or a `"`, and a
+/// reader that ignores quotes ends the line somewhere else than a reader that
+/// honours them. Anything off-grammar is an error instead of a guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExtensionPart {
+    /// After `;`: optional whitespace, then the name's first character.
+    NameStart,
+    /// Inside the name.
+    Name,
+    /// After the name and whitespace: `=`, another `;`, or the line's end.
+    AfterName,
+    /// After `=`: optional whitespace, then a token or an opening quote.
+    ValueStart,
+    /// Inside a token value.
+    Token,
+    /// Inside a quoted value.
+    Quoted,
+    /// After a backslash inside a quoted value.
+    QuotedEscape,
+    /// After a value: whitespace, another `;`, or the line's end.
+    AfterValue,
 }
 
 impl BodyDecoder {
@@ -180,7 +217,8 @@ impl BodyDecoder {
             ChunkedState::Extension {
                 size,
                 extension_bytes,
-            } => read_extension(size, extension_bytes, byte, self.max_extension_bytes)?,
+                part,
+            } => read_extension(size, extension_bytes, part, byte, self.max_extension_bytes)?,
             ChunkedState::SizeLf { size } => self.read_size_lf(size, byte)?,
             ChunkedState::DataCr => expect_byte(byte, b'\r', ChunkedState::DataLf)?,
             ChunkedState::DataLf => {
@@ -258,6 +296,7 @@ fn read_size(size: u64, digits: usize, byte: u8) -> Result<ChunkedState, ParseEr
         b';' => Ok(ChunkedState::Extension {
             size,
             extension_bytes: 0,
+            part: ExtensionPart::NameStart,
         }),
         b' ' | b'\t' => Ok(ChunkedState::SizeWhitespace {
             size,
@@ -285,29 +324,51 @@ fn read_size_whitespace(
         b';' => Ok(ChunkedState::Extension {
             size,
             extension_bytes: extension_bytes + 1,
+            part: ExtensionPart::NameStart,
         }),
         _ => Err(ParseError::BadChunkSize),
     }
 }
 
-/// Extensions are skipped, but not blindly: a bare LF or a control byte in
-/// them is an error (a lenient reader here was CVE material in several
-/// servers), and their length is capped.
+/// One byte of chunk extensions, by the grammar in [`ExtensionPart`]. A CR
+/// ends the size line wherever a value may end; their total length is capped.
 fn read_extension(
     size: u64,
     extension_bytes: usize,
+    part: ExtensionPart,
     byte: u8,
     max: usize,
 ) -> Result<ChunkedState, ParseError> {
-    match byte {
-        b'\r' => Ok(ChunkedState::SizeLf { size }),
-        _ if extension_bytes >= max => Err(ParseError::ChunkExtensionTooLong),
-        b'\t' | b' '..=b'~' | 0x80..=0xff => Ok(ChunkedState::Extension {
-            size,
-            extension_bytes: extension_bytes + 1,
-        }),
-        _ => Err(ParseError::BadChunkSize),
+    use ExtensionPart::*;
+    let whitespace = byte == b' ' || byte == b'\t';
+    let ends_line = byte == b'\r' && matches!(part, Name | AfterName | Token | AfterValue);
+    if ends_line {
+        return Ok(ChunkedState::SizeLf { size });
     }
+    if extension_bytes >= max {
+        return Err(ParseError::ChunkExtensionTooLong);
+    }
+    let next = match (part, byte) {
+        (NameStart | AfterName | ValueStart | AfterValue, _) if whitespace => part,
+        (Name, _) if whitespace => AfterName,
+        (Token, _) if whitespace => AfterValue,
+        (NameStart | Name, _) if is_tchar(byte) => Name,
+        (Name | AfterName | Token | AfterValue, b';') => NameStart,
+        (Name | AfterName, b'=') => ValueStart,
+        (ValueStart, b'"') => Quoted,
+        (ValueStart | Token, _) if is_tchar(byte) => Token,
+        (Quoted, b'"') => AfterValue,
+        (Quoted, b'\\') => QuotedEscape,
+        // qdtext, and after a backslash any visible character or whitespace.
+        (Quoted, b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e | 0x80..=0xff)
+        | (QuotedEscape, b'\t' | b' '..=b'~' | 0x80..=0xff) => Quoted,
+        _ => return Err(ParseError::BadChunkExtension),
+    };
+    Ok(ChunkedState::Extension {
+        size,
+        extension_bytes: extension_bytes + 1,
+        part: next,
+    })
 }
 
 fn expect_byte(byte: u8, expected: u8, next: ChunkedState) -> Result<ChunkedState, ParseError> {

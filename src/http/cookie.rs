@@ -73,6 +73,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::http::token::is_tchar;
+
 /// The most cookies [`parse_all`] accepts in one request.
 ///
 /// Chromium keeps at most 180 cookies per domain, so a real browser never
@@ -226,14 +228,6 @@ fn as_cookie_octets(bytes: &[u8]) -> Option<&str> {
     }
     // Every cookie-octet is ASCII, as above.
     std::str::from_utf8(bytes).ok()
-}
-
-/// `tchar` from RFC 9110 §5.6.2: visible ASCII except the delimiters.
-fn is_tchar(byte: u8) -> bool {
-    matches!(byte,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.'
-        | b'^' | b'_' | b'`' | b'|' | b'~'
-        | b'0'..=b'9' | b'A'..=b'Z' | b'a'..=b'z')
 }
 
 /// `cookie-octet` from RFC 6265bis §4.1.1, range by range.

@@ -74,6 +74,8 @@ pub enum ParseError {
     ChunkSizeOverflow,
     /// Chunk extensions longer than `max_chunk_extension_bytes`.
     ChunkExtensionTooLong,
+    /// Chunk extensions that do not follow `;name=value` (RFC 9112 §7.1.1).
+    BadChunkExtension,
     /// Chunk data not followed by exactly CRLF.
     MissingChunkCrlf,
     /// A trailer field that is not a valid header field line.
@@ -118,6 +120,7 @@ impl ParseError {
             | BadChunkSize
             | ChunkSizeOverflow
             | ChunkExtensionTooLong
+            | BadChunkExtension
             | MissingChunkCrlf
             | BadTrailer => Status::BAD_REQUEST,
         }
@@ -155,6 +158,7 @@ impl fmt::Display for ParseError {
             BadChunkSize => "invalid chunk size",
             ChunkSizeOverflow => "chunk size too large",
             ChunkExtensionTooLong => "chunk extensions too long",
+            BadChunkExtension => "invalid chunk extension",
             MissingChunkCrlf => "chunk data not followed by CRLF",
             BadTrailer => "invalid trailer field",
         };

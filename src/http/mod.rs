@@ -15,6 +15,7 @@
 //! 3. [`response`]: status, header fields and body framing on the way out.
 //! 4. [`cookie`]: the `Cookie` and `Set-Cookie` fields.
 //! 5. [`error`] and [`limits`]: what can go wrong, and every bound we enforce.
+//! 6. [`token`]: the one character class the grammar keeps reusing.
 
 pub mod body;
 pub mod cookie;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod limits;
 pub mod request;
 pub mod response;
+pub mod token;
 
 pub use body::BodyDecoder;
 pub use error::ParseError;
