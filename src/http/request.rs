@@ -498,6 +498,11 @@ fn has_folded_line(buf: &[u8]) -> bool {
 fn names_a_version(buf: &[u8]) -> bool {
     let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
     let line = &buf[..line_end.unwrap_or(buf.len())];
+    // Exactly three parts: with a space inside the target, the "version"
+    // httparse refused is the target's tail, and the line is junk.
+    if line.iter().filter(|&&b| b == b' ').count() != 2 {
+        return false;
+    }
     let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
     matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
         if major.is_ascii_digit() && minor.is_ascii_digit())
@@ -505,7 +510,12 @@ fn names_a_version(buf: &[u8]) -> bool {
 
 /// Which request-target forms (RFC 9112 §3.2) each method may use.
 fn check_target_form(method: &Method, target: &str) -> Result<(), ParseError> {
-    let valid = if target == "*" {
+    let valid = if target.contains('#') {
+        // A fragment is the client's own business and never sent (RFC 9110
+        // §4.2.5); components that disagree on where a path ends are how
+        // access rules are bypassed.
+        false
+    } else if target == "*" {
         // asterisk-form: only for a server-wide OPTIONS.
         *method == Method::Options
     } else if target.starts_with('/') {
@@ -679,12 +689,28 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &str> {
         .filter(|element| !element.is_empty())
 }
 
-/// `Host = uri-host [ ":" port ]`, checked by character class: the letters,
-/// digits and punctuation a registered name, IPv4 or bracketed IPv6 address
-/// and port may contain. An empty Host is allowed (RFC 9112 §3.2, for targets
-/// without an authority).
+/// `Host = uri-host [ ":" port ]`: the bytes a registered name, IPv4 or
+/// bracketed IPv6 address may contain, then a port of digits only. An empty
+/// Host is allowed (RFC 9112 §3.2, for targets without an authority).
+///
+/// The port matters beyond tidiness: `Host: a:port` or `Host: a:b:80` would
+/// be read as different authorities by different components, and RFC 9112
+/// §3.2 requires a 400 for any invalid Host.
 fn is_valid_host(value: &[u8]) -> bool {
-    value.iter().all(|&b| HOST_BYTES[usize::from(b)])
+    if !value.iter().all(|&b| HOST_BYTES[usize::from(b)]) {
+        return false;
+    }
+    // The port starts at the last colon, unless that colon is inside an IPv6
+    // literal's brackets.
+    let (host, port) = match value.iter().rposition(|&b| b == b':') {
+        Some(colon) if !value[colon..].contains(&b']') => (&value[..colon], &value[colon + 1..]),
+        _ => (value, &value[value.len()..]),
+    };
+    let host_is_valid = match host {
+        [b'[', literal @ .., b']'] => !literal.iter().any(|&b| b == b'[' || b == b']'),
+        _ => !host.iter().any(|&b| matches!(b, b'[' | b']' | b':')),
+    };
+    host_is_valid && port.iter().all(u8::is_ascii_digit)
 }
 
 /// Which bytes may appear in a Host value, as a table: every request looks
@@ -727,6 +753,26 @@ mod tests {
 
     fn parse(bytes: &[u8]) -> Result<Parsed<RequestHead>, ParseError> {
         parse_head(bytes, &Limits::default())
+    }
+
+    #[test]
+    fn host_port_is_digits_and_brackets_only_wrap_ipv6() {
+        for valid in [
+            "",
+            "a",
+            "a:80",
+            "a:",
+            "127.0.0.1:8080",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(is_valid_host(valid.as_bytes()), "{valid}");
+        }
+        for invalid in [
+            "a:port", "a:b:80", "a[b]", "[::1", "::1", "a b", "a/b", "u@a",
+        ] {
+            assert!(!is_valid_host(invalid.as_bytes()), "{invalid}");
+        }
     }
 
     #[test]
