@@ -14,12 +14,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::Client;
+use common::binary::ServerProcess;
 use common::store_support::TempDir;
 use tokio::net::TcpStream;
 
@@ -34,71 +32,10 @@ const ANSWER_WINDOW: Duration = Duration::from_millis(1500);
 /// the server stuck. Each round frees at least one descriptor.
 const MAX_ROUNDS: usize = 20;
 
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    log: Arc<Mutex<Vec<String>>>,
-    addr: std::net::SocketAddr,
-    _data: TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary under the descriptor limit; returns once it listens.
-fn start() -> Server {
-    let data = TempDir::new();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {DESCRIPTORS} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_groundup"))
-        .args([
-            "--store",
-            "embedded",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data.path())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sh starts groundup");
-    let (listening, heard) = std::sync::mpsc::channel();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let kept = Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Some((_, rest)) = line.split_once("listening on http://") {
-                let address = rest.split_whitespace().next().unwrap_or_default();
-                let _ = listening.send(address.parse().ok());
-            }
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let Ok(Some(addr)) = heard.recv_timeout(common::PATIENCE) else {
-        let _ = child.kill();
-        panic!("the server did not say where it listens");
-    };
-    Server {
-        child,
-        log,
-        addr,
-        _data: data,
-    }
-}
-
 #[tokio::test]
 async fn out_of_descriptors_accept_backs_off_and_recovers() {
-    let mut server = start();
+    let data = TempDir::new();
+    let mut server = ServerProcess::start(data.path(), Some(DESCRIPTORS));
     let mut waiting = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {
         let mut client = Client::from_stream(TcpStream::connect(server.addr).await.unwrap());

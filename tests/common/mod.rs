@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset of these helpers
 
+pub mod binary;
 pub mod fixture;
 pub mod mongo_process;
 pub mod store_support;
