@@ -150,6 +150,7 @@ fn cases() -> Vec<Case> {
         login("login constructor prototype", json(r#"{"constructor":{"prototype":{"admin":true}},"identifier":"ada","password":"wrong password"}"#), Field(400, "constructor")),
         login("login constructor.prototype key", json(r#"{"constructor.prototype.admin":true,"identifier":"ada","password":"wrong password"}"#), Field(400, "constructor.prototype.admin")),
         login("login duplicate identifier", json(r#"{"identifier":"ada","identifier":{"$ne":null},"password":"{pw}"}"#), Field(400, "identifier")),
+        login("login duplicate password", json(r#"{"identifier":"ada","password":"wrong password","password":"{pw}"}"#), Field(400, "password")),
         login("login nul in identifier", json(r#"{"identifier":"ada\u0000","password":"{pw}"}"#), Status(401)),
         login("login nul in password", json(r#"{"identifier":"ada","password":"{pw}\u0000"}"#), Status(401)),
         login("login escaped dollar ne", json(r#"{"identifier":{"\u0024ne":null},"password":"{pw}"}"#), Field(400, "identifier")),
@@ -253,6 +254,7 @@ fn cases() -> Vec<Case> {
         eve("update unset author", "PATCH", "/api/posts/{eve}", json(r#"{"$unset":{"author":""}}"#), Field(400, "author")),
         eve("update escaped set", "PATCH", "/api/posts/{eve}", json(r#"{"\u0024set":{"author":"x"}}"#), Field(400, "author")),
         eve("update plain field", "PATCH", "/api/posts/{eve}", json(r#"{"$set":{"title":"x"},"title":"y"}"#), Field(400, "title")),
+        eve("update duplicate set", "PATCH", "/api/posts/{eve}", json(r#"{"$set":{"title":"x"},"$set":{"author":"{ada_user}"}}"#), Field(400, "$set")),
         eve("update set operand array", "PATCH", "/api/posts/{eve}", json(r#"{"$set":[{"title":"x"}]}"#), Field(400, "$set")),
         eve("update pipeline", "PATCH", "/api/posts/{eve}", json(r#"[{"$set":{"title":"x"}}]"#), Status(400)),
         eve("update set on insert author", "PATCH", "/api/posts/{eve}?upsert=true", json(r#"{"$setOnInsert":{"author":"{ada_user}"}}"#), Field(400, "author")),
@@ -308,7 +310,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// The number of cases in the corpus; a case dropped by accident changes it.
-const CASES: usize = 170;
+const CASES: usize = 172;
 
 /// Login limits high enough that the corpus's wrong passwords are answered
 /// as such rather than throttled.
