@@ -162,6 +162,7 @@ fn cases() -> Vec<Case> {
         login("login operator as string", json(r#"{"identifier":"{\"$ne\":null}","password":"{pw}"}"#), Status(401)),
         login("login deep array", Body::Json(format!(r#"{{"identifier":{},"password":"x"}}"#, nested(5_000))), Status(400)),
         login("login deep object", Body::Json(format!(r#"{{"identifier":{},"password":"x"}}"#, nested_objects(5_000))), Status(400)),
+        login("login oversized identifier", Body::Json(format!(r#"{{"identifier":"{big}","password":"{{pw}}"}}"#)), Field(400, "identifier")),
         login("login oversized password", Body::Json(format!(r#"{{"identifier":"ada","password":"{big}"}}"#)), Field(400, "password")),
         login("login body is array", json(r#"[{"identifier":"ada","password":"{pw}"}]"#), Status(400)),
         login("login body is string", json(r#""ada""#), Status(400)),
@@ -310,7 +311,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// The number of cases in the corpus; a case dropped by accident changes it.
-const CASES: usize = 172;
+const CASES: usize = 173;
 
 /// Login limits high enough that the corpus's wrong passwords are answered
 /// as such rather than throttled.
