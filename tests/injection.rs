@@ -280,6 +280,10 @@ fn cases() -> Vec<Case> {
         eve("delete id absent", "DELETE", "/api/posts/ffffffffffffffffffffffff", Body::None, Status(404)),
         // --- list query parameters ---
         eve("list author ne", "GET", "/api/posts?author[$ne]=x", Body::None, Field(400, "author[$ne]")),
+        eve("list author operator string", "GET", "/api/posts?author=%7B%22%24ne%22%3Anull%7D", Body::None, Field(400, "author")),
+        eve("list author regex string", "GET", "/api/posts?author=.*", Body::None, Field(400, "author")),
+        eve("list author nul", "GET", "/api/posts?author=ada%00", Body::None, Field(400, "author")),
+        eve("list author oversized", "GET", "/api/posts?author=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Body::None, Field(400, "author")),
         eve("list author twice", "GET", "/api/posts?author=ada&author=eve", Body::None, Field(400, "author")),
         eve("list sort where", "GET", "/api/posts?sort[$where]=1", Body::None, Field(400, "sort[$where]")),
         eve("list sort object", "GET", "/api/posts?sort=%7B%22title%22%3A1%7D", Body::None, Field(400, "sort")),
@@ -311,7 +315,7 @@ fn cases() -> Vec<Case> {
 }
 
 /// The number of cases in the corpus; a case dropped by accident changes it.
-const CASES: usize = 173;
+const CASES: usize = 177;
 
 /// Login limits high enough that the corpus's wrong passwords are answered
 /// as such rather than throttled.

@@ -245,9 +245,14 @@ fn check_password_shape(field: &str, password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Whether `name` has the shape of a username: 3 to 32 letters, digits,
+/// `_`, `-` or `.`, in either case.
+pub fn is_username(name: &str) -> bool {
+    (3..=32).contains(&name.chars().count()) && name.chars().all(is_username_char)
+}
+
 fn normalize_username(username: &str) -> Result<String, FieldError> {
-    let length = username.chars().count();
-    if !(3..=32).contains(&length) || !username.chars().all(is_username_char) {
+    if !is_username(username) {
         return Err(FieldError::field(
             "username",
             "must be 3 to 32 letters, digits, '_', '-' or '.'",

@@ -144,7 +144,15 @@ fn parse_list_query(query: &str) -> Result<ListQuery, FieldError> {
         seen.push(name.to_string());
         let value = value.into_owned();
         match name.as_ref() {
-            "author" => list.author = Some(value.to_lowercase()),
+            // Checked like a registration, so what reaches the user lookup
+            // is a name some account could have.
+            "author" if auth::is_username(&value) => list.author = Some(value.to_lowercase()),
+            "author" => {
+                return Err(FieldError::field(
+                    "author",
+                    "is not a username (3 to 32 letters, digits, '_', '-' or '.')",
+                ));
+            }
             "tag" => list.filter.tag = Some(value),
             "title_prefix" => {
                 if value.chars().count() > post_json::MAX_TITLE_CHARS {
