@@ -243,11 +243,6 @@ fn acknowledged_posts_survive_sigkill_of_the_server() {
     let mut token_now = token(server.addr, true);
     for number in 0..ROUNDS {
         let outcome = round(server, &token_now, number);
-        assert_eq!(
-            outcome.cut_off.len(),
-            CLIENTS,
-            "every client ends on a request the kill cut off"
-        );
         acknowledged.extend(outcome.acknowledged);
         cut_off.extend(outcome.cut_off);
 
