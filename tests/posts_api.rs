@@ -4,39 +4,8 @@
 mod common;
 
 use common::RawResponse;
-use common::fixture::{Browser, Fixture};
+use common::fixture::{Browser, Fixture, create_post as create, logged_in as author};
 use groundup::app::AppConfig;
-
-const ORIGIN: &str = "Origin: http://t";
-
-/// Registers and logs in `name`, and sends our Origin with every request.
-async fn author(fixture: &Fixture, name: &str) -> Browser {
-    let mut browser = fixture.browser();
-    let account = format!(r#"{{"username":"{name}","password":"correct horse battery"}}"#);
-    assert_eq!(
-        browser
-            .request("POST", "/api/register", Some(&account))
-            .await
-            .status,
-        201
-    );
-    let login = format!(r#"{{"identifier":"{name}","password":"correct horse battery"}}"#);
-    assert_eq!(
-        browser
-            .request("POST", "/api/login", Some(&login))
-            .await
-            .status,
-        200
-    );
-    browser.headers.push(ORIGIN.to_owned());
-    browser
-}
-
-async fn create(browser: &mut Browser, json: &str) -> String {
-    let response = browser.request("POST", "/api/posts", Some(json)).await;
-    assert_eq!(response.status, 201, "{}", response.text());
-    response.json()["id"].as_str().unwrap().to_owned()
-}
 
 async fn read(browser: &mut Browser, id: &str) -> serde_json::Value {
     let response = browser

@@ -75,11 +75,14 @@ async fn slowloris_and_idle_connections_do_not_starve_real_clients() {
     let mut slow = Vec::with_capacity(SLOW);
     for _ in 0..SLOW {
         let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        // Taken before the write: the server's deadline starts when it
+        // reads these bytes, which cannot be earlier.
+        let started = Instant::now();
         stream
             .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Slow: ")
             .await
             .unwrap();
-        slow.push(tokio::spawn(slowloris(stream, Instant::now())));
+        slow.push(tokio::spawn(slowloris(stream, started)));
     }
 
     // 3. Ordinary clients are served meanwhile.

@@ -44,6 +44,10 @@ fn is_username_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
+/// The longest login identifier: an email address's limit (RFC 5321's path
+/// limit less its brackets), far above the longest username.
+const MAX_IDENTIFIER_BYTES: usize = 254;
+
 /// The challenge sent with every 401: the scheme is the session cookie.
 pub const CHALLENGE: &str = "Cookie realm=\"groundup\", form-action=\"/login\"";
 
@@ -241,9 +245,14 @@ fn check_password_shape(field: &str, password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Whether `name` has the shape of a username: 3 to 32 letters, digits,
+/// `_`, `-` or `.`, in either case.
+pub fn is_username(name: &str) -> bool {
+    (3..=32).contains(&name.chars().count()) && name.chars().all(is_username_char)
+}
+
 fn normalize_username(username: &str) -> Result<String, FieldError> {
-    let length = username.chars().count();
-    if !(3..=32).contains(&length) || !username.chars().all(is_username_char) {
+    if !is_username(username) {
         return Err(FieldError::field(
             "username",
             "must be 3 to 32 letters, digits, '_', '-' or '.'",
@@ -253,7 +262,7 @@ fn normalize_username(username: &str) -> Result<String, FieldError> {
 }
 
 fn normalize_email(email: &str) -> Result<String, FieldError> {
-    let valid = email.len() <= 254
+    let valid = email.len() <= MAX_IDENTIFIER_BYTES
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain))
             if !local.is_empty() && domain.contains('.') && !domain.contains('@'));
@@ -432,13 +441,14 @@ impl Credentials {
     /// # Errors
     ///
     /// A missing field, both identifier spellings at once, or an over-long
-    /// password.
+    /// identifier or password.
     pub fn read(fields: &mut Fields) -> Result<Credentials, FieldError> {
-        let identifier = match (
+        let (field, identifier) = match (
             fields.optional_string("identifier")?,
             fields.optional_string("username")?,
         ) {
-            (Some(identifier), None) | (None, Some(identifier)) => identifier,
+            (Some(identifier), None) => ("identifier", identifier),
+            (None, Some(username)) => ("username", username),
             (None, None) => return Err(FieldError::field("identifier", "is required")),
             (Some(_), Some(_)) => {
                 return Err(FieldError::field(
@@ -447,6 +457,14 @@ impl Credentials {
                 ));
             }
         };
+        // No account has a longer name or email; refusing here keeps an
+        // oversized one out of the store lookup and the throttle's keys.
+        if identifier.len() > MAX_IDENTIFIER_BYTES {
+            return Err(FieldError::field(
+                field,
+                format!("must be at most {MAX_IDENTIFIER_BYTES} bytes"),
+            ));
+        }
         let password = fields.string("password")?;
         if password.len() > MAX_PASSWORD_BYTES {
             return Err(FieldError::field(

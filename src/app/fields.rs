@@ -15,8 +15,18 @@
 //! That is the whole defence against NoSQL operator injection at this layer:
 //! an object can never stand where a string is expected, and no field name
 //! the handler did not ask for survives.
+//!
+//! A key given twice is refused too, in forms and at any depth of JSON
+//! ([`parse_json`]). Parsers disagree on which copy wins (serde keeps the
+//! last, others the first), so `{"password": "guess", "password": "…"}` or
+//! two `$set`s would mean one thing to a filter in front of the server and
+//! another to the server itself.
 
-use serde_json::Value;
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
 
 use crate::http::{RequestHead, Response, Status};
 
@@ -106,9 +116,7 @@ impl Fields {
     }
 
     fn from_json(body: &[u8]) -> Result<Fields, FieldError> {
-        let value: Value = serde_json::from_slice(body).map_err(|error| {
-            FieldError::body(Status::BAD_REQUEST, format!("malformed JSON: {error}"))
-        })?;
+        let value = parse_json(body)?;
         let Value::Object(object) = value else {
             return Err(FieldError::body(
                 Status::BAD_REQUEST,
@@ -157,6 +165,99 @@ impl Fields {
             Some(Value::String(text)) => Ok(Some(text)),
             Some(_) => Err(FieldError::field(name, "must be a string")),
         }
+    }
+}
+
+/// Parses a JSON body, refusing any object that gives a key twice.
+///
+/// # Errors
+///
+/// 400 naming the repeated key, or 400 for malformed JSON (which includes
+/// nesting deeper than serde_json's recursion limit).
+pub fn parse_json(body: &[u8]) -> Result<Value, FieldError> {
+    let repeated = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let parsed = UniqueKeys(&repeated)
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, repeated.into_inner()) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(key)) => Err(FieldError::field(&key, "given more than once")),
+        (Err(error), None) => Err(FieldError::body(
+            Status::BAD_REQUEST,
+            format!("malformed JSON: {error}"),
+        )),
+    }
+}
+
+/// Builds a [`Value`] as serde_json does, except that a repeated key in an
+/// object stops the parse and is written into the cell, so the error can
+/// name it.
+struct UniqueKeys<'a>(&'a RefCell<Option<String>>);
+
+impl<'de> DeserializeSeed<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKeys<'_> {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Value, A::Error> {
+        let mut array = Vec::new();
+        while let Some(item) = items.next_element_seed(UniqueKeys(self.0))? {
+            array.push(item);
+        }
+        Ok(Value::Array(array))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if object.contains_key(&key) {
+                let error = de::Error::custom(format!("{key:?} given more than once"));
+                *self.0.borrow_mut() = Some(key);
+                return Err(error);
+            }
+            let value = entries.next_value_seed(UniqueKeys(self.0))?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -219,6 +320,28 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn repeated_json_key_is_refused_by_name_at_any_depth() {
+        for (body, key) in [
+            (&br#"{"a":"1","a":"2"}"#[..], "a"),
+            (br#"{"$set":{"title":"x"},"$set":{"author":"y"}}"#, "$set"),
+            (br#"[{"t":{"x":1,"x":2}}]"#, "x"),
+        ] {
+            assert_eq!(
+                parse_json(body),
+                Err(FieldError::field(key, "given more than once"))
+            );
+        }
+    }
+
+    #[test]
+    fn unique_keys_parse_as_serde_json_does() {
+        let body = br#"{"a":[1,-2,3.5,"s",null,true,{"b":{}}],"c":{"a":1}}"#;
+        let expected: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(parse_json(body), Ok(expected));
+        assert!(parse_json(b"{} x").is_err(), "trailing bytes are malformed");
     }
 
     #[test]

@@ -29,7 +29,7 @@ use bson::{Bson, DateTime, doc};
 use serde_json::{Value, json};
 
 use crate::app::auth::{self, Principal, store_failure};
-use crate::app::fields::FieldError;
+use crate::app::fields::{self, FieldError};
 use crate::app::post_json::{self, document_json, new_post_fields, update_document};
 use crate::app::{App, Reply};
 use crate::http::{BodyAborted, Response, Status};
@@ -60,8 +60,7 @@ fn json_body(request: &Request) -> Result<Value, Response> {
             "send application/json",
         ));
     }
-    serde_json::from_slice(&request.body)
-        .map_err(|error| Response::error(Status::BAD_REQUEST, &format!("malformed JSON: {error}")))
+    fields::parse_json(&request.body).map_err(FieldError::into_response)
 }
 
 /// The `{id}` of `/api/posts/{id}`, parsed.
@@ -145,7 +144,15 @@ fn parse_list_query(query: &str) -> Result<ListQuery, FieldError> {
         seen.push(name.to_string());
         let value = value.into_owned();
         match name.as_ref() {
-            "author" => list.author = Some(value.to_lowercase()),
+            // Checked like a registration, so what reaches the user lookup
+            // is a name some account could have.
+            "author" if auth::is_username(&value) => list.author = Some(value.to_lowercase()),
+            "author" => {
+                return Err(FieldError::field(
+                    "author",
+                    "is not a username (3 to 32 letters, digits, '_', '-' or '.')",
+                ));
+            }
             "tag" => list.filter.tag = Some(value),
             "title_prefix" => {
                 if value.chars().count() > post_json::MAX_TITLE_CHARS {

@@ -170,6 +170,29 @@ impl Browser {
     }
 }
 
+/// Registers `name` (password `correct horse battery`), logs in, and has the
+/// browser send our Origin from then on, as a same-origin page would.
+pub async fn logged_in(fixture: &Fixture, name: &str) -> Browser {
+    let mut browser = fixture.browser();
+    let account = format!(r#"{{"username":"{name}","password":"correct horse battery"}}"#);
+    let created = browser
+        .request("POST", "/api/register", Some(&account))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let login = format!(r#"{{"identifier":"{name}","password":"correct horse battery"}}"#);
+    let logged_in = browser.request("POST", "/api/login", Some(&login)).await;
+    assert_eq!(logged_in.status, 200, "{}", logged_in.text());
+    browser.headers.push("Origin: http://t".to_owned());
+    browser
+}
+
+/// Creates a post and returns its id.
+pub async fn create_post(browser: &mut Browser, json: &str) -> String {
+    let response = browser.request("POST", "/api/posts", Some(json)).await;
+    assert_eq!(response.status, 201, "{}", response.text());
+    response.json()["id"].as_str().unwrap().to_owned()
+}
+
 /// Declares each case once and generates `embedded::<case>` and `mongo::<case>`.
 #[macro_export]
 macro_rules! on_both_stores {
