@@ -25,41 +25,12 @@ import h11
 
 HERE = pathlib.Path(__file__).resolve().parent
 CASELESS_VALUES = {"transfer-encoding", "connection", "expect"}
-ESCAPES = {"r": b"\r", "n": b"\n", "t": b"\t", "v": b"\x0b", "f": b"\x0c", "0": b"\x00", "\\": b"\\"}
 
-
-def unescape(text):
-    """The corpus escapes, as in tests/corpus/README.md."""
-    out = bytearray()
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c != "\\":
-            out += c.encode("ascii")
-            i += 1
-            continue
-        kind = text[i + 1]
-        if kind in ESCAPES:
-            out += ESCAPES[kind]
-            i += 2
-        elif kind == "x":
-            out.append(int(text[i + 2 : i + 4], 16))
-            i += 4
-        elif kind == "[":
-            close = text.index("]", i)
-            out += text[close + 1].encode("ascii") * int(text[i + 2 : close])
-            i = close + 2
-        else:
-            raise ValueError(f"unknown escape \\{kind}")
-    return bytes(out)
-
-
-def load_case(path):
-    request = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if request or not line.startswith("#"):
-            request.append(line)
-    return unescape("".join(request))
+# The corpus format is read by tests/corpus/corpus.py, beside the cases;
+# importing it must leave no bytecode cache in the source tree.
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(HERE.parent / "corpus"))
+from corpus import cases as corpus_cases
 
 
 def latin1(data):
@@ -136,9 +107,7 @@ def main():
     reasons, known = listing["reasons"], listing["differences"]
 
     agree, documented, undocumented, stale = [], [], [], []
-    for path in sorted(corpus.rglob("*.http")):
-        name = str(path.relative_to(corpus).with_suffix(""))
-        data = load_case(path)
+    for name, data in corpus_cases(corpus):
         mine, theirs = ours(parse_dump, data), h11_verdict(data)
         same = normalized(mine) == normalized(theirs)
         listed = known.get(name)
