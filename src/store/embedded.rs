@@ -21,9 +21,14 @@
 //! acknowledged write therefore survives `kill -9` or a power cut; `tests/store_durability.rs`
 //! checks the first.
 //!
-//! **Blocking.** redb's calls block on disk, so each operation runs on tokio's blocking
-//! thread pool (`spawn_blocking`), keeping the async workers free for sockets. `find` keeps
-//! its read transaction open on that thread and sends documents through a bounded channel
+//! **Blocking.** Writes block on disk (each commit is an fsync), so they run on tokio's
+//! blocking thread pool (`spawn_blocking`), keeping the async workers free for sockets.
+//! Point reads (a user, a session, a post by key) run inline instead: a redb read
+//! transaction takes no lock a writer holds and reads pages the OS has almost always
+//! cached, so it costs microseconds, while each hand-off to the blocking pool and back is
+//! two thread switches, which cost more than the read itself. A cookie-checked request
+//! makes three such reads. `find` may walk the whole table, so it keeps its read
+//! transaction open on a blocking thread and sends documents through a bounded channel
 //! (see [`PostCursor`]).
 //!
 //! **Sorting** needs to see every matching post before the first can be returned. The
@@ -142,6 +147,14 @@ impl EmbeddedStore {
         )
     }
 
+    /// Runs a point read right here, on the async worker (see the module docs).
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        work(&self.db)
+    }
+
     /// Runs `work` with the database on the blocking thread pool.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -217,29 +230,24 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let users = txn.open_table(USERS_TABLE).map_err(backend)?;
             get_doc(&users, &id.bytes())?.map(from_document).transpose()
         })
-        .await
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let username = username.to_string();
-        self.blocking(move |db| user_by_index(db, USERS_BY_USERNAME, &username))
-            .await
+        self.read(|db| user_by_index(db, USERS_BY_USERNAME, username))
     }
 
     async fn user_by_identifier(&self, identifier: &str) -> Result<Option<User>, StoreError> {
-        let identifier = identifier.to_string();
-        self.blocking(
-            move |db| match user_by_index(db, USERS_BY_USERNAME, &identifier)? {
+        self.read(
+            |db| match user_by_index(db, USERS_BY_USERNAME, identifier)? {
                 Some(user) => Ok(Some(user)),
-                None => user_by_index(db, USERS_BY_EMAIL, &identifier),
+                None => user_by_index(db, USERS_BY_EMAIL, identifier),
             },
         )
-        .await
     }
 
     async fn set_password_hash(
@@ -327,14 +335,12 @@ impl SessionStore for EmbeddedStore {
     }
 
     async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let id_hash = id_hash.to_string();
-        self.blocking(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(backend)?;
             let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
             let now = DateTime::now();
-            Ok(get_session(&sessions, &id_hash)?.filter(|record| record.is_alive(now)))
+            Ok(get_session(&sessions, id_hash)?.filter(|record| record.is_alive(now)))
         })
-        .await
     }
 
     async fn touch(&self, record: &SessionRecord) -> Result<bool, StoreError> {
@@ -422,7 +428,7 @@ impl SessionStore for EmbeddedStore {
     }
 
     async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
             let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
@@ -440,7 +446,6 @@ impl SessionStore for EmbeddedStore {
             live.sort_by(|a, b| (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash)));
             Ok(live)
         })
-        .await
     }
 }
 
@@ -475,12 +480,11 @@ impl PostStore for EmbeddedStore {
     }
 
     async fn find_one(&self, id: ObjectId) -> Result<Option<Document>, StoreError> {
-        self.blocking(move |db| {
+        self.read(move |db| {
             let txn = db.begin_read().map_err(backend)?;
             let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
             get_doc(&posts, &id.bytes())
         })
-        .await
     }
 
     async fn find(
