@@ -17,6 +17,11 @@
 //! `Connection: close` request: what a connection costs beyond its requests (its task, its
 //! buffers) shows there.
 //!
+//! `alloc_probe --client ADDR REQUESTS` is that client on its own, for any server at `ADDR`
+//! (`benches/callgrind` drives the peers with it): it reads one signal byte at a time on stdin,
+//! `w` (warm up), `k` (keep-alive), `p` (pipelined) or `c` (close), runs that phase, and writes
+//! the same byte to stdout when the phase is done; any failure ends it with status 1.
+//!
 //! The requests are the bytes wrk sends in `benches/run`:
 //! `GET /health HTTP/1.1\r\nHost: 127.0.0.1:PORT\r\n\r\n`.
 //!
@@ -118,7 +123,7 @@ fn server(requests: usize) -> ExitCode {
     let mut to_client = child.stdin.take().expect("piped stdin");
     let mut from_client = child.stdout.take().expect("piped stdout");
 
-    let mut ok = wait_for(&mut from_client, b'w');
+    let mut ok = to_client.write_all(b"w").is_ok() && wait_for(&mut from_client, b'w');
     let mut lines = Vec::new();
     for (signal, scenario, count) in [
         (b'k', "keepalive", requests),
@@ -165,8 +170,8 @@ fn wait_for(from_client: &mut impl Read, expected: u8) -> bool {
     from_client.read_exact(&mut byte).is_ok() && byte[0] == expected
 }
 
-/// The client process: warm up, then one phase per signal byte on stdin, each acknowledged
-/// with the same byte on stdout.
+/// The client process: one phase per signal byte on stdin (`w` warm up, `k` keep-alive, `p`
+/// pipelined, `c` close), each acknowledged with the same byte on stdout once it is done.
 fn client(args: &[String]) -> ExitCode {
     let (Some(addr), Some(Ok(requests))) = (args.first(), args.get(1).map(|n| n.parse::<usize>()))
     else {
@@ -177,30 +182,28 @@ fn client(args: &[String]) -> ExitCode {
     let close =
         format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes();
     let batch = request.repeat(DEPTH);
-    let Ok(stream) = TcpStream::connect(addr) else {
-        eprintln!("alloc_probe: cannot connect to {addr}");
-        return ExitCode::FAILURE;
-    };
-    let _ = stream.set_nodelay(true);
-    let mut conn = Client::new(stream);
+    let mut conn: Option<Client> = None;
     let mut stdout = std::io::stdout().lock();
     let mut stdin = std::io::stdin().lock();
-
-    let warmed = conn.one_at_a_time(&request, WARM_UP) && conn.pipelined(&batch, WARM_UP / DEPTH);
-    if !warmed
-        || stdout
-            .write_all(b"w")
-            .and_then(|()| stdout.flush())
-            .is_err()
-    {
-        return ExitCode::FAILURE;
-    }
     let mut signal = [0u8];
     while stdin.read_exact(&mut signal).is_ok() {
-        let done = match signal[0] {
-            b'k' => conn.one_at_a_time(&request, requests),
-            b'p' => conn.pipelined(&batch, requests / DEPTH),
-            b'c' => (0..(requests / 100).max(1)).all(|_| {
+        // The keep-alive phases share one connection, opened by the first of them.
+        if conn.is_none() && signal[0] != b'c' {
+            match TcpStream::connect(addr) {
+                Ok(stream) => conn = Some(Client::new(stream)),
+                Err(error) => {
+                    eprintln!("alloc_probe: cannot connect to {addr}: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let done = match (signal[0], conn.as_mut()) {
+            (b'w', Some(conn)) => {
+                conn.one_at_a_time(&request, WARM_UP) && conn.pipelined(&batch, WARM_UP / DEPTH)
+            }
+            (b'k', Some(conn)) => conn.one_at_a_time(&request, requests),
+            (b'p', Some(conn)) => conn.pipelined(&batch, requests / DEPTH),
+            (b'c', _) => (0..(requests / 100).max(1)).all(|_| {
                 TcpStream::connect(addr)
                     .map(Client::new)
                     .is_ok_and(|mut fresh| fresh.one_at_a_time(&close, 1) && fresh.at_eof())
@@ -227,6 +230,8 @@ struct Client {
 
 impl Client {
     fn new(stream: TcpStream) -> Client {
+        // Requests go out whole; Nagle's algorithm could only delay them.
+        let _ = stream.set_nodelay(true);
         let reader = BufReader::new(stream.try_clone().expect("a socket can be cloned"));
         Client { stream, reader }
     }
