@@ -65,7 +65,7 @@ fn reject(error: ParseError) -> Value {
 fn pairs(headers: &Headers) -> Value {
     headers
         .iter()
-        .map(|header| json!([header.name, latin1(&header.value)]))
+        .map(|header| json!([header.name, latin1(header.value)]))
         .collect()
 }
 

@@ -78,8 +78,8 @@ fn fields(headers: &Headers) -> Vec<(&str, String)> {
         .iter()
         .map(|field| {
             (
-                field.name.as_str(),
-                String::from_utf8_lossy(&field.value).into_owned(),
+                field.name,
+                String::from_utf8_lossy(field.value).into_owned(),
             )
         })
         .collect()

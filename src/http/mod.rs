@@ -30,5 +30,6 @@ pub use error::ParseError;
 pub use limits::Limits;
 pub use request::{
     Expectation, Framing, Header, Headers, Method, Parsed, RequestHead, Version, parse_head,
+    parse_head_into,
 };
 pub use response::{Body, BodyAborted, BodyStream, Response, ResponseFraming, Status};

@@ -29,9 +29,21 @@
 //! `X: a\nTransfer-Encoding: chunked` as one header while we read two is a
 //! smuggling channel. Every real client sends CRLF; `printf '...\r\n' | nc`
 //! and `nc -C` do too.
+//!
+//! # Who owns the bytes
+//!
+//! httparse hands back slices of the buffer it parsed. A [`RequestHead`] does
+//! not keep them: it copies the target and the header fields into buffers of
+//! its own. The head has to outlive its place in the connection's read buffer,
+//! which goes on filling with the body and the next pipelined requests (moving
+//! them to its front) while the handler still reads the head, and a head that
+//! borrowed the read buffer would stop all of that. The copy is a few dozen
+//! bytes and needs no allocation: the connection parses every request with
+//! [`parse_head_into`] into one head it keeps, whose buffers soon stop growing.
 
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::ops::Range;
 
 use crate::http::error::ParseError;
 use crate::http::limits::{Limits, MAX_HEADERS_CAP};
@@ -131,28 +143,47 @@ impl Version {
     }
 }
 
-/// One header field as received: the name keeps its case (for display), the
-/// value is bytes, because HTTP allows non-UTF-8 (obs-text) in values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
+/// One header field as received, borrowed from the [`Headers`] that hold it:
+/// the name keeps its case (for display), the value is bytes, because HTTP
+/// allows non-UTF-8 (obs-text) in values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
     /// The field name, as the client spelled it.
-    pub name: String,
+    pub name: &'a str,
     /// The field value, without surrounding whitespace.
-    pub value: Vec<u8>,
+    pub value: &'a [u8],
 }
 
-/// The header fields of a request, in the order they arrived.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(Vec<Header>);
+/// The header fields of a request (or the trailer fields of a chunked body),
+/// in the order they arrived.
+///
+/// The fields are stored as text, not as one allocation each: every name is
+/// appended to one `String` and every value to one `Vec<u8>`, and a third list
+/// records where each field's name and value are. [`clear`](Headers::clear)
+/// keeps all three buffers, so a connection that parses each of its requests
+/// into the same `Headers` stops allocating once they have grown to fit.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    names: String,
+    values: Vec<u8>,
+    fields: Vec<Field>,
+}
+
+/// Where one field's name is in [`Headers::names`] and its value in
+/// [`Headers::values`].
+#[derive(Clone, PartialEq, Eq)]
+struct Field {
+    name: Range<usize>,
+    value: Range<usize>,
+}
 
 impl Headers {
     /// The value of the first field called `name` (compared case-insensitively,
     /// as field names are).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0
-            .iter()
+        self.iter()
             .find(|header| header.name.eq_ignore_ascii_case(name))
-            .map(|header| header.value.as_slice())
+            .map(|header| header.value)
     }
 
     /// The value of the first field called `name`, if it is valid UTF-8.
@@ -163,33 +194,57 @@ impl Headers {
 
     /// Every value of the fields called `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.0
-            .iter()
+        self.iter()
             .filter(move |header| header.name.eq_ignore_ascii_case(name))
-            .map(|header| header.value.as_slice())
+            .map(|header| header.value)
     }
 
     /// Every field, in the order received.
-    pub fn iter(&self) -> impl Iterator<Item = &Header> {
-        self.0.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Header<'_>> {
+        self.fields.iter().map(|field| Header {
+            name: &self.names[field.name.clone()],
+            value: &self.values[field.value.clone()],
+        })
     }
 
     /// How many fields there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields.len()
     }
 
     /// Whether there are no fields at all.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 
     /// Adds a field at the end.
-    pub fn push(&mut self, name: impl Into<String>, value: impl Into<Vec<u8>>) {
-        self.0.push(Header {
-            name: name.into(),
-            value: value.into(),
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        let name_start = self.names.len();
+        self.names.push_str(name);
+        let value_start = self.values.len();
+        self.values.extend_from_slice(value);
+        self.fields.push(Field {
+            name: name_start..self.names.len(),
+            value: value_start..self.values.len(),
         });
+    }
+
+    /// Removes every field, keeping the memory they used for the next ones.
+    pub fn clear(&mut self) {
+        self.names.clear();
+        self.values.clear();
+        self.fields.clear();
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.iter()
+                    .map(|header| (header.name, String::from_utf8_lossy(header.value))),
+            )
+            .finish()
     }
 }
 
@@ -236,6 +291,22 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// What the client expects before it sends the body.
     pub expect: Expectation,
+}
+
+/// An empty head to parse into: `GET` with an empty target, HTTP/1.1, no
+/// fields. Only [`parse_head_into`] gives it meaning.
+impl Default for RequestHead {
+    fn default() -> RequestHead {
+        RequestHead {
+            method: Method::Get,
+            target: String::new(),
+            version: Version::Http11,
+            headers: Headers::default(),
+            framing: Framing::None,
+            keep_alive: true,
+            expect: Expectation::None,
+        }
+    }
 }
 
 impl RequestHead {
@@ -296,7 +367,7 @@ impl RequestHead {
         for header in self.headers.iter() {
             out.extend_from_slice(header.name.as_bytes());
             out.extend_from_slice(b": ");
-            out.extend_from_slice(&header.value);
+            out.extend_from_slice(header.value);
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(b"\r\n");
@@ -350,6 +421,42 @@ fn origin_part(target: &str) -> &str {
 /// );
 /// ```
 pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, ParseError> {
+    let mut head = RequestHead::default();
+    Ok(match parse_head_into(buf, limits, &mut head)? {
+        Parsed::Complete((), used) => Parsed::Complete(head, used),
+        Parsed::Partial => Parsed::Partial,
+    })
+}
+
+/// Parses a request head from the start of `buf` into `head`, reusing the
+/// memory `head` already holds: [`parse_head`] for a connection, which parses
+/// every one of its requests into the same `RequestHead` and so, once its
+/// buffers have grown to fit, costs no allocation per request.
+///
+/// Returns and errors as [`parse_head`] does. On `Complete`, every field of
+/// `head` describes the new request; on `Partial` or an error, `head` is left
+/// as it was.
+///
+/// # Example
+///
+/// ```
+/// use groundup::http::{parse_head_into, Limits, Parsed, RequestHead};
+///
+/// let mut head = RequestHead::default();
+/// let limits = Limits::default();
+/// for path in ["/a", "/b"] {
+///     let bytes = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+///     let parsed = parse_head_into(bytes.as_bytes(), &limits, &mut head);
+///     assert_eq!(parsed, Ok(Parsed::Complete((), bytes.len())));
+///     assert_eq!(head.path(), path);
+///     assert_eq!(head.headers.len(), 1);
+/// }
+/// ```
+pub fn parse_head_into(
+    buf: &[u8],
+    limits: &Limits,
+    head: &mut RequestHead,
+) -> Result<Parsed<()>, ParseError> {
     // Uninitialized slots: zeroing 256 of them (8 KiB) on every request cost
     // more than the parse itself. httparse initializes the ones it fills.
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CAP];
@@ -401,23 +508,19 @@ pub fn parse_head(buf: &[u8], limits: &Limits) -> Result<Parsed<RequestHead>, Pa
         (expect, _) => expect,
     };
 
-    let mut headers = Headers::default();
+    // Only now, with nothing left to reject, is `head` changed.
+    head.method = method;
+    head.target.clear();
+    head.target.push_str(target);
+    head.version = version;
+    head.headers.clear();
     for field in request.headers.iter() {
-        headers.push(field.name, field.value);
+        head.headers.push(field.name, field.value);
     }
-
-    Ok(Parsed::Complete(
-        RequestHead {
-            method,
-            target: target.to_owned(),
-            version,
-            headers,
-            framing,
-            keep_alive,
-            expect,
-        },
-        head_len,
-    ))
+    head.framing = framing;
+    head.keep_alive = keep_alive;
+    head.expect = expect;
+    Ok(Parsed::Complete((), head_len))
 }
 
 /// Limits that apply before the head is whole, so that a client cannot make
@@ -813,6 +916,46 @@ mod tests {
             panic!("valid request");
         };
         assert_eq!((head.path(), head.query()), ("/", Some("q=1")));
+    }
+
+    #[test]
+    fn a_reused_head_keeps_nothing_of_the_last_request() {
+        let limits = Limits::default();
+        let mut head = RequestHead::default();
+        let first = b"POST /a/long/path?q=1 HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\
+                      X-Two: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n";
+        let second = b"GET /b HTTP/1.0\r\n\r\n";
+        assert!(matches!(
+            parse_head_into(first, &limits, &mut head),
+            Ok(Parsed::Complete((), _))
+        ));
+        assert_eq!(
+            parse_head_into(second, &limits, &mut head),
+            Ok(Parsed::Complete((), second.len()))
+        );
+        assert_eq!(parse(second), Ok(Parsed::Complete(head, second.len())));
+    }
+
+    #[test]
+    fn a_refused_or_partial_request_leaves_the_head_as_it_was() {
+        let limits = Limits::default();
+        let mut head = RequestHead::default();
+        let valid = b"GET /kept HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert!(matches!(
+            parse_head_into(valid, &limits, &mut head),
+            Ok(Parsed::Complete((), _))
+        ));
+        let before = head.clone();
+        let refused = b"GET /other HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n";
+        assert_eq!(
+            parse_head_into(refused, &limits, &mut head),
+            Err(ParseError::DuplicateHost)
+        );
+        assert_eq!(
+            parse_head_into(b"GET /other HTTP/1.1\r\nHo", &limits, &mut head),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(head, before);
     }
 
     #[test]
