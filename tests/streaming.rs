@@ -14,11 +14,13 @@ use groundup::server::{Request, Service, stream};
 struct Slow;
 
 impl Service for Slow {
-    fn check_head(&self, _head: &RequestHead) -> Option<Response> {
-        None
+    type Route = ();
+
+    fn check_head(&self, _head: &RequestHead) -> Result<(), Response> {
+        Ok(())
     }
 
-    async fn call(&self, request: Request) -> Response {
+    async fn call(&self, (): (), request: &Request) -> Response {
         if request.head.path() == "/stream" {
             let (sender, body) = stream::channel(1);
             tokio::spawn(async move {

@@ -1,9 +1,9 @@
 //! What the server serves: the routes and their handlers.
 //!
 //! [`App`] is the [`crate::server::Service`] the server runs. Each
-//! request goes through the [`router`] twice, as the service seam asks: once
-//! with the head alone (unknown path → 404, wrong method → 405 with `Allow`,
-//! unknown method → 501, all before the body is read) and once with the whole
+//! request goes through the [`router`] once, with the head alone (unknown
+//! path → 404, wrong method → 405 with `Allow`, unknown method → 501, all
+//! before the body is read); the endpoint it chose comes back with the whole
 //! request, to the handler.
 //!
 //! Handlers, one file per concern:
@@ -134,39 +134,40 @@ impl App {
 }
 
 impl Service for App {
-    fn check_head(&self, head: &RequestHead) -> Option<Response> {
+    /// The endpoint the router chose from the head, so the route table is
+    /// searched once per request.
+    type Route = Endpoint;
+
+    fn check_head(&self, head: &RequestHead) -> Result<Endpoint, Response> {
         match router::route(&head.method, head.path()) {
-            Routing::Endpoint(_) => None,
-            Routing::Answered(response) => Some(response),
+            Routing::Endpoint(endpoint) => Ok(endpoint),
+            Routing::Answered(response) => Err(response),
         }
     }
 
-    async fn call(&self, request: Request) -> Response {
-        match router::route(&request.head.method, request.head.path()) {
-            Routing::Endpoint(endpoint) => match endpoint {
-                Endpoint::Health => health::get(&self.store),
-                Endpoint::Echo => echo::show(&request),
-                Endpoint::Register => auth::register(self, &request).await,
-                Endpoint::Login => auth::login(self, &request).await,
-                Endpoint::Me => auth::me(self, &request).await,
-                Endpoint::Logout => auth::logout(self, &request).await,
-                Endpoint::LogoutAll => auth::logout_all(self, &request).await,
-                Endpoint::Password => auth::change_password(self, &request).await,
-                Endpoint::Token => auth::token(self, &request).await,
-                Endpoint::Posts => match request.head.method {
-                    Method::Post => posts::create(self, &request).await,
-                    _ => posts::list(self, &request).await,
-                }
-                .unwrap_or_else(|refusal| refusal),
-                Endpoint::Post => match request.head.method {
-                    Method::Patch => posts::update(self, &request).await,
-                    Method::Delete => posts::delete(self, &request).await,
-                    _ => posts::get(self, &request).await,
-                }
-                .unwrap_or_else(|refusal| refusal),
-                Endpoint::Page(page) => pages::serve(self, page, &request).await,
-            },
-            Routing::Answered(response) => response,
+    async fn call(&self, endpoint: Endpoint, request: &Request) -> Response {
+        match endpoint {
+            Endpoint::Health => health::get(&self.store),
+            Endpoint::Echo => echo::show(request),
+            Endpoint::Register => auth::register(self, request).await,
+            Endpoint::Login => auth::login(self, request).await,
+            Endpoint::Me => auth::me(self, request).await,
+            Endpoint::Logout => auth::logout(self, request).await,
+            Endpoint::LogoutAll => auth::logout_all(self, request).await,
+            Endpoint::Password => auth::change_password(self, request).await,
+            Endpoint::Token => auth::token(self, request).await,
+            Endpoint::Posts => match request.head.method {
+                Method::Post => posts::create(self, request).await,
+                _ => posts::list(self, request).await,
+            }
+            .unwrap_or_else(|refusal| refusal),
+            Endpoint::Post => match request.head.method {
+                Method::Patch => posts::update(self, request).await,
+                Method::Delete => posts::delete(self, request).await,
+                _ => posts::get(self, request).await,
+            }
+            .unwrap_or_else(|refusal| refusal),
+            Endpoint::Page(page) => pages::serve(self, page, request).await,
         }
     }
 }

@@ -41,8 +41,8 @@ use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
 use crate::http::{
-    Body, BodyAborted, BodyDecoder, BodyStream, Expectation, Framing, Limits, Method, ParseError,
-    Parsed, RequestHead, Response, ResponseFraming, Status, Version, parse_head,
+    Body, BodyAborted, BodyDecoder, BodyStream, Expectation, Framing, Headers, Limits, Method,
+    ParseError, Parsed, RequestHead, Response, ResponseFraming, Status, Version, parse_head_into,
 };
 use crate::server::date;
 use crate::server::service::{Request, Service};
@@ -60,6 +60,11 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// in flight.
 const LINGER_TIME: Duration = Duration::from_secs(1);
 const LINGER_BYTES: usize = 64 * 1024;
+
+/// The connection reuses its request body buffer from one request to the
+/// next, unless it has grown past this: one large upload must not pin its
+/// memory for as long as the connection lives.
+const KEEP_BODY_CAPACITY: usize = 64 * 1024;
 
 /// Serves one accepted connection until it closes.
 pub async fn serve<S: Service>(
@@ -131,10 +136,19 @@ impl<S: Service> Connection<S> {
         let mut shutdown = self.shutdown.clone();
         let stopping = shutdown.wait_for(|&stopping| stopping);
         tokio::pin!(stopping);
+        // One request for the connection's whole life. Each new request is
+        // parsed into it, so its buffers (target, fields, body) are reused,
+        // and once they have grown to fit, a request costs no allocation.
+        let mut request = Request {
+            head: RequestHead::default(),
+            body: Vec::new(),
+            trailers: Headers::default(),
+            peer: self.peer,
+        };
         let next = loop {
-            let next = match self.read_head(stopping.as_mut()).await {
-                Ok(Some(head)) => self.exchange(head).await,
-                Ok(None) => Next::Abort,
+            let next = match self.read_head(&mut request.head, stopping.as_mut()).await {
+                Ok(true) => self.exchange(&mut request).await,
+                Ok(false) => Next::Abort,
                 Err(error) => self.reject(error.status(), &error.to_string()).await,
             };
             if next != Next::KeepAlive {
@@ -152,15 +166,16 @@ impl<S: Service> Connection<S> {
         }
     }
 
-    /// Reads until a whole head is buffered, and parses it.
+    /// Reads until a whole head is buffered, and parses it into `head`.
     ///
-    /// `Ok(None)` means the connection ended without a request to answer: the
-    /// client closed it between requests, it sat idle too long, or the server
-    /// is shutting down.
+    /// `Ok(true)` means `head` holds the next request. `Ok(false)` means the
+    /// connection ended without a request to answer: the client closed it
+    /// between requests, it sat idle too long, or the server is shutting down.
     async fn read_head(
         &mut self,
+        head: &mut RequestHead,
         mut stopping: Pin<&mut impl Future>,
-    ) -> Result<Option<RequestHead>, HeadError> {
+    ) -> Result<bool, HeadError> {
         // The head deadline starts once part of a request is here, not when
         // the connection went idle: an idle keep-alive connection is fine,
         // a request that takes ten seconds to send its header is not. (A
@@ -169,10 +184,10 @@ impl<S: Service> Connection<S> {
         let mut deadline = None;
         loop {
             if self.read_pos < self.read_buf.len() {
-                match parse_head(&self.read_buf[self.read_pos..], &self.limits) {
-                    Ok(Parsed::Complete(head, used)) => {
+                match parse_head_into(&self.read_buf[self.read_pos..], &self.limits, head) {
+                    Ok(Parsed::Complete((), used)) => {
                         self.read_pos += used;
-                        return Ok(Some(head));
+                        return Ok(true);
                     }
                     Ok(Parsed::Partial) => {
                         deadline.get_or_insert_with(|| {
@@ -184,7 +199,7 @@ impl<S: Service> Connection<S> {
             }
             // Anything already answered goes out before we wait for more.
             if self.flush().await.is_err() {
-                return Ok(None);
+                return Ok(false);
             }
             let read = match deadline {
                 Some(deadline) => self.read_more_until(deadline).await,
@@ -193,7 +208,7 @@ impl<S: Service> Connection<S> {
             match read {
                 Ok(()) => {}
                 Err(ReadError::TimedOut) if deadline.is_some() => return Err(HeadError::TimedOut),
-                Err(_) => return Ok(None),
+                Err(_) => return Ok(false),
             }
         }
     }
@@ -231,18 +246,20 @@ impl<S: Service> Connection<S> {
 
     /// Everything after the head: refuse early, or read the body, call the
     /// service and write its response.
-    async fn exchange(&mut self, head: RequestHead) -> Next {
-        let refusal = if head.expect == Expectation::Unsupported {
-            Some(Response::error(
+    async fn exchange(&mut self, request: &mut Request) -> Next {
+        let head = &request.head;
+        let checked = if head.expect == Expectation::Unsupported {
+            Err(Response::error(
                 Status::EXPECTATION_FAILED,
                 "only Expect: 100-continue is supported",
             ))
         } else {
-            self.service.check_head(&head)
+            self.service.check_head(head)
         };
-        if let Some(response) = refusal {
-            return self.refuse(&head, response).await;
-        }
+        let route = match checked {
+            Ok(route) => route,
+            Err(response) => return self.refuse(request, response).await,
+        };
 
         if head.expect == Expectation::Continue && head.framing != Framing::None {
             encode_continue(&mut self.write_buf, head.version);
@@ -252,8 +269,8 @@ impl<S: Service> Connection<S> {
         }
 
         let mut decoder = BodyDecoder::new(head.framing, &self.limits);
-        let body = match self.read_body(&mut decoder).await {
-            Ok(body) => body,
+        match self.read_body(&mut decoder, &mut request.body).await {
+            Ok(()) => {}
             Err(BodyError::Parse(error)) => {
                 return self.reject(error.status(), &error.to_string()).await;
             }
@@ -265,16 +282,12 @@ impl<S: Service> Connection<S> {
             Err(BodyError::Read(_)) => return Next::Abort,
         };
 
+        request.trailers = decoder.take_trailers();
+        let head = &request.head;
         let keep_alive = head.keep_alive;
         let version = head.version;
         let head_only = head.method == Method::Head;
-        let request = Request {
-            head,
-            body,
-            trailers: decoder.take_trailers(),
-            peer: self.peer,
-        };
-        let response = self.service.call(request).await;
+        let response = self.service.call(route, request).await;
         let keep_alive = keep_alive && !*self.shutdown.borrow();
         self.respond(response, version, head_only, keep_alive).await
     }
@@ -283,7 +296,8 @@ impl<S: Service> Connection<S> {
     /// read and thrown away so the connection can carry on; a large one, or
     /// one the client is holding back for a `100 Continue` that will never
     /// come, means we close instead.
-    async fn refuse(&mut self, head: &RequestHead, response: Response) -> Next {
+    async fn refuse(&mut self, request: &mut Request, response: Response) -> Next {
+        let head = &request.head;
         let drainable = match head.framing {
             Framing::None => true,
             _ if head.expect == Expectation::Continue => false,
@@ -310,8 +324,8 @@ impl<S: Service> Connection<S> {
             ..Limits::clone(&self.limits)
         };
         let mut decoder = BodyDecoder::new(head.framing, &drain_limits);
-        match self.read_body(&mut decoder).await {
-            Ok(_) => Next::KeepAlive,
+        match self.read_body(&mut decoder, &mut request.body).await {
+            Ok(()) => Next::KeepAlive,
             Err(_) => {
                 self.unread_input = true;
                 Next::Close
@@ -319,19 +333,28 @@ impl<S: Service> Connection<S> {
         }
     }
 
-    /// Reads the body the decoder describes, within the body deadline.
-    async fn read_body(&mut self, decoder: &mut BodyDecoder) -> Result<Vec<u8>, BodyError> {
-        let mut body = Vec::new();
+    /// Reads the body the decoder describes into `body` (emptied first),
+    /// within the body deadline.
+    async fn read_body(
+        &mut self,
+        decoder: &mut BodyDecoder,
+        body: &mut Vec<u8>,
+    ) -> Result<(), BodyError> {
+        if body.capacity() > KEEP_BODY_CAPACITY {
+            *body = Vec::new();
+        } else {
+            body.clear();
+        }
         // Set at the first read: a body already buffered (or no body at
         // all) needs no clock.
         let mut deadline = None;
         loop {
             let used = decoder
-                .decode(&self.read_buf[self.read_pos..], &mut body)
+                .decode(&self.read_buf[self.read_pos..], body)
                 .map_err(BodyError::Parse)?;
             self.read_pos += used;
             if decoder.is_done() {
-                return Ok(body);
+                return Ok(());
             }
             let deadline =
                 *deadline.get_or_insert_with(|| Instant::now() + self.limits.body_read_timeout);
