@@ -223,7 +223,7 @@ pub async fn list(app: &App, request: &Request) -> Reply {
     let (sender, body) = stream::channel(STREAM_DEPTH);
     tokio::spawn(stream_posts(cursor, sender));
     Ok(Response::new(Status::OK)
-        .header("content-type", "application/json")
+        .content_type("application/json")
         .stream(body))
 }
 

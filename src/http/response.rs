@@ -10,8 +10,10 @@
 //! ok\n
 //! ```
 //!
-//! A handler builds a [`Response`]: a [`Status`], its own header fields, and a
-//! [`Body`]. The framing fields (`Content-Length`, `Transfer-Encoding`,
+//! A handler builds a [`Response`]: a [`Status`], the body's media type, its
+//! own header fields, and a [`Body`]. The media type has a field of its own
+//! because nearly every response has one: a plain `text` or `json` answer
+//! then needs no header list, and costs no allocation. The framing fields (`Content-Length`, `Transfer-Encoding`,
 //! `Connection`, `Date`, `Server`) are never the handler's business: they are
 //! written here, in [`Response::encode_head`], from the body kind, the request
 //! method and the connection's state, so they cannot disagree with the bytes
@@ -149,6 +151,9 @@ impl fmt::Debug for Body {
 pub struct Response {
     /// The status code.
     pub status: Status,
+    /// The body's media type, sent as `Content-Type`. Set it here (or with
+    /// [`content_type`](Response::content_type)), not among the headers.
+    pub content_type: Option<Cow<'static, str>>,
     /// The handler's header fields. Framing fields are not allowed here; see
     /// the module docs.
     pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
@@ -161,6 +166,7 @@ impl Response {
     pub fn new(status: Status) -> Response {
         Response {
             status,
+            content_type: None,
             headers: Vec::new(),
             body: Body::Empty,
         }
@@ -173,14 +179,14 @@ impl Response {
             Cow::Owned(text) => Cow::Owned(text.into_bytes()),
         };
         Response::new(status)
-            .header("content-type", "text/plain; charset=utf-8")
+            .content_type("text/plain; charset=utf-8")
             .body(bytes)
     }
 
     /// An `application/json` response from bytes already serialized.
     pub fn json_bytes(status: Status, json: Vec<u8>) -> Response {
         Response::new(status)
-            .header("content-type", "application/json")
+            .content_type("application/json")
             .body(json)
     }
 
@@ -197,6 +203,12 @@ impl Response {
     /// Replaces the status.
     pub fn with_status(mut self, status: Status) -> Response {
         self.status = status;
+        self
+    }
+
+    /// Sets the body's media type (`Content-Type`).
+    pub fn content_type(mut self, media_type: impl Into<Cow<'static, str>>) -> Response {
+        self.content_type = Some(media_type.into());
         self
     }
 
@@ -256,6 +268,11 @@ impl Response {
         out.extend_from_slice(b"\r\ndate: ");
         out.extend_from_slice(date.as_bytes());
         out.extend_from_slice(b"\r\nserver: groundup\r\n");
+        if let Some(media_type) = &self.content_type {
+            out.extend_from_slice(b"content-type: ");
+            out.extend_from_slice(media_type.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
         for (name, value) in &self.headers {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b": ");

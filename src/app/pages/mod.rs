@@ -263,7 +263,7 @@ pub fn respond<P: Page>(status: Status, page: &P) -> Response {
         }
     };
     let mut response = Response::new(status)
-        .header("content-type", "text/html; charset=utf-8")
+        .content_type("text/html; charset=utf-8")
         // The pages show session details; no cache may keep them.
         .header("cache-control", "no-store")
         // Scripts, styles and form targets from this origin only, and no

@@ -12,7 +12,7 @@ const STYLE: &str = include_str!("../../../static/style.css");
 /// `GET /static/style.css`.
 pub fn get() -> Response {
     Response::new(Status::OK)
-        .header("content-type", "text/css; charset=utf-8")
+        .content_type("text/css; charset=utf-8")
         // Shared caches may keep it for a while: it changes only with a new
         // build, and holds nothing about anyone.
         .header("cache-control", "public, max-age=300")
