@@ -37,7 +37,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::{Instant, timeout, timeout_at};
+use tokio::time::{Instant, Sleep, timeout, timeout_at};
 
 use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
 use crate::http::{
@@ -136,6 +136,10 @@ impl<S: Service> Connection<S> {
         let mut shutdown = self.shutdown.clone();
         let stopping = shutdown.wait_for(|&stopping| stopping);
         tokio::pin!(stopping);
+        // The same goes for the idle timeout: one timer for the connection,
+        // moved only when it goes off early (see `read_when_idle`).
+        let idle = tokio::time::sleep(self.limits.idle_timeout);
+        tokio::pin!(idle);
         // One request for the connection's whole life. Each new request is
         // parsed into it, so its buffers (target, fields, body) are reused,
         // and once they have grown to fit, a request costs no allocation.
@@ -146,7 +150,8 @@ impl<S: Service> Connection<S> {
             peer: self.peer,
         };
         let next = loop {
-            let next = match self.read_head(&mut request.head, stopping.as_mut()).await {
+            let waits = (stopping.as_mut(), idle.as_mut());
+            let next = match self.read_head(&mut request.head, waits).await {
                 Ok(true) => self.exchange(&mut request).await,
                 Ok(false) => Next::Abort,
                 Err(error) => self.reject(error.status(), &error.to_string()).await,
@@ -171,10 +176,13 @@ impl<S: Service> Connection<S> {
     /// `Ok(true)` means `head` holds the next request. `Ok(false)` means the
     /// connection ended without a request to answer: the client closed it
     /// between requests, it sat idle too long, or the server is shutting down.
+    ///
+    /// `waits` are the connection's shutdown signal and idle timer, for the
+    /// wait before a request's first byte.
     async fn read_head(
         &mut self,
         head: &mut RequestHead,
-        mut stopping: Pin<&mut impl Future>,
+        (mut stopping, mut idle): (Pin<&mut impl Future>, Pin<&mut Sleep>),
     ) -> Result<bool, HeadError> {
         // The head deadline starts once part of a request is here, not when
         // the connection went idle: an idle keep-alive connection is fine,
@@ -203,7 +211,7 @@ impl<S: Service> Connection<S> {
             }
             let read = match deadline {
                 Some(deadline) => self.read_more_until(deadline).await,
-                None => self.read_when_idle(stopping.as_mut()).await,
+                None => self.read_when_idle(stopping.as_mut(), idle.as_mut()).await,
             };
             match read {
                 Ok(()) => {}
@@ -215,19 +223,58 @@ impl<S: Service> Connection<S> {
 
     /// Waits for the first byte of a request, for at most the idle timeout,
     /// and not at all once shutdown has begun.
-    async fn read_when_idle(&mut self, stopping: Pin<&mut impl Future>) -> Result<(), ReadError> {
-        if *self.shutdown.borrow() {
+    ///
+    /// The idle timer is not set afresh for each wait: filing a timer in the
+    /// runtime's timer wheel and taking it out again cost more, per keep-alive
+    /// request, than parsing the request. It stays set at some earlier wait's
+    /// deadline, which is never later than this wait's. When it goes off, the
+    /// connection has been idle for the whole timeout, or the timer is moved
+    /// on to this wait's deadline and the wait goes on: a timer per
+    /// connection, moved about once per timeout, and a clock read per wait.
+    async fn read_when_idle(
+        &mut self,
+        mut stopping: Pin<&mut impl Future>,
+        mut idle: Pin<&mut Sleep>,
+    ) -> Result<(), ReadError> {
+        if self.stopping() {
             return Err(ReadError::Eof);
         }
-        let idle_deadline = Instant::now() + self.limits.idle_timeout;
-        tokio::select! {
-            read = self.read_more_until(idle_deadline) => read,
-            _ = stopping => Err(ReadError::Eof),
+        let deadline = Instant::now() + self.limits.idle_timeout;
+        loop {
+            tokio::select! {
+                // In this order, without the random start select! would pick:
+                // the read is what a wait is for, and the others seldom fire.
+                biased;
+                read = self.read_more() => return read,
+                _ = stopping.as_mut() => return Err(ReadError::Eof),
+                () = idle.as_mut() => {
+                    if Instant::now() >= deadline {
+                        return Err(ReadError::TimedOut);
+                    }
+                    idle.as_mut().reset(deadline);
+                }
+            }
         }
+    }
+
+    /// Whether the server has begun shutting down. The only value ever sent
+    /// on the channel is `true`, so "changed" means "stopping", and asking
+    /// that is an atomic load where reading the value would take a lock. It
+    /// holds because every connection's receiver is cloned before `true` is
+    /// sent (the listener stops accepting first) and is never marked seen.
+    fn stopping(&self) -> bool {
+        self.shutdown.has_changed().unwrap_or(true)
     }
 
     /// Reads more bytes into `read_buf`, or fails at `deadline`.
     async fn read_more_until(&mut self, deadline: Instant) -> Result<(), ReadError> {
+        timeout_at(deadline, self.read_more())
+            .await
+            .unwrap_or(Err(ReadError::TimedOut))
+    }
+
+    /// Reads more bytes into `read_buf`, however long that takes.
+    async fn read_more(&mut self) -> Result<(), ReadError> {
         // Drop the bytes already parsed before reading more. Doing it here,
         // rather than after each request, moves the unparsed rest once per
         // read instead of once per pipelined request.
@@ -236,11 +283,10 @@ impl<S: Service> Connection<S> {
         if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 2 {
             self.read_buf.reserve(READ_CHUNK);
         }
-        match timeout_at(deadline, self.stream.read_buf(&mut self.read_buf)).await {
-            Err(_) => Err(ReadError::TimedOut),
-            Ok(Err(_)) => Err(ReadError::Io),
-            Ok(Ok(0)) => Err(ReadError::Eof),
-            Ok(Ok(_)) => Ok(()),
+        match self.stream.read_buf(&mut self.read_buf).await {
+            Err(_) => Err(ReadError::Io),
+            Ok(0) => Err(ReadError::Eof),
+            Ok(_) => Ok(()),
         }
     }
 
@@ -288,7 +334,7 @@ impl<S: Service> Connection<S> {
         let version = head.version;
         let head_only = head.method == Method::Head;
         let response = self.service.call(route, request).await;
-        let keep_alive = keep_alive && !*self.shutdown.borrow();
+        let keep_alive = keep_alive && !self.stopping();
         self.respond(response, version, head_only, keep_alive).await
     }
 
@@ -307,7 +353,7 @@ impl<S: Service> Connection<S> {
             Framing::Chunked => true,
         };
         self.unread_input = !drainable;
-        let keep_alive = head.keep_alive && drainable && !*self.shutdown.borrow();
+        let keep_alive = head.keep_alive && drainable && !self.stopping();
         let next = self
             .respond(
                 response,
@@ -345,8 +391,11 @@ impl<S: Service> Connection<S> {
         } else {
             body.clear();
         }
-        // Set at the first read: a body already buffered (or no body at
-        // all) needs no clock.
+        // A request without a body is done before it starts.
+        if decoder.is_done() {
+            return Ok(());
+        }
+        // Set at the first read: a body already buffered needs no clock.
         let mut deadline = None;
         loop {
             let used = decoder
@@ -458,16 +507,27 @@ impl<S: Service> Connection<S> {
         if self.write_buf.is_empty() {
             return Ok(());
         }
-        let written = timeout(
-            self.limits.write_timeout,
-            self.stream.write_all(&self.write_buf),
-        )
-        .await;
+        // Nearly always the socket's send buffer has room and the bytes go
+        // out in one write that does not wait. Only a write that has to wait
+        // needs the clock and a timer, so those come after the first try.
+        let written = match self.stream.try_write(&self.write_buf) {
+            Ok(written) => Ok(written),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+            Err(_) => Err(()),
+        };
+        let result = match written {
+            Ok(written) if written == self.write_buf.len() => Ok(()),
+            Ok(written) => {
+                let rest = &self.write_buf[written..];
+                match timeout(self.limits.write_timeout, self.stream.write_all(rest)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) | Err(_) => Err(()),
+                }
+            }
+            Err(()) => Err(()),
+        };
         self.write_buf.clear();
-        match written {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) | Err(_) => Err(()),
-        }
+        result
     }
 
     /// Sends what is left, closes our side, and reads (discarding) until the
