@@ -21,15 +21,17 @@
 //! acknowledged write therefore survives `kill -9` or a power cut; `tests/store_durability.rs`
 //! checks the first.
 //!
-//! **Blocking.** Writes block on disk (each commit is an fsync), so they run on tokio's
-//! blocking thread pool (`spawn_blocking`), keeping the async workers free for sockets.
-//! Point reads (a user, a session, a post by key) run inline instead: a redb read
-//! transaction takes no lock a writer holds and reads pages the OS has almost always
-//! cached, so it costs microseconds, while each hand-off to the blocking pool and back is
-//! two thread switches, which cost more than the read itself. A cookie-checked request
-//! makes three such reads. `find` may walk the whole table, so it keeps its read
-//! transaction open on a blocking thread and sends documents through a bounded channel
-//! (see [`PostCursor`]).
+//! **Where each call runs.** A write blocks on the disk: its commit is an fsync, which takes
+//! milliseconds, so writes run on tokio's blocking thread pool (`spawn_blocking`) and the
+//! async workers stay free for sockets. A point read (a user, a session, a post by key, a
+//! user's handful of sessions) runs inline on the async worker instead. A redb read
+//! transaction waits for no writer (it reads the last committed snapshot) and never syncs; it
+//! reads a few pages that the operating system has cached, which takes microseconds. Handing
+//! it to the blocking pool and back would cost two thread switches and wake-ups, several
+//! times the read itself: a cookie-checked request makes three such reads, and with them on
+//! the pool it spent most of its CPU time switching threads. `find` is not a point read (it
+//! may walk the whole table), so it keeps its read transaction open on a blocking thread and
+//! sends documents through a bounded channel (see [`PostCursor`]).
 //!
 //! **Sorting** needs to see every matching post before the first can be returned. The
 //! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
@@ -44,11 +46,12 @@ use redb::{
     Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, WriteTransaction,
 };
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use super::config::{POSTS, SESSIONS, USERS};
 use super::cursor::{CHANNEL_DEPTH, PostCursor};
-use super::models::{from_document, to_document};
+use super::models::to_document;
 use super::query::{FindOptions, PostFilter, after_matches};
 use super::{
     NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateOutcome,
@@ -95,6 +98,13 @@ fn encode(doc: &Document) -> Result<Vec<u8>, StoreError> {
 /// A document from BSON bytes.
 fn decode(bytes: &[u8]) -> Result<Document, StoreError> {
     Document::from_reader(bytes).map_err(|e| StoreError::Decode(e.to_string()))
+}
+
+/// A typed record (a user, a session) straight from its BSON bytes. The raw deserializer
+/// reads ids and dates in place; going through a [`Document`] first would build a map of the
+/// fields and turn each date into extended JSON and parse it back, several times the work.
+fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    bson::from_slice(bytes).map_err(|e| StoreError::Decode(e.to_string()))
 }
 
 /// Starts a write transaction that will be durable when committed.
@@ -147,7 +157,7 @@ impl EmbeddedStore {
         )
     }
 
-    /// Runs a point read right here, on the async worker (see the module docs).
+    /// Runs a point read right here, on the calling worker (see "Where each call runs").
     fn read<T>(
         &self,
         work: impl FnOnce(&Database) -> Result<T, StoreError>,
@@ -164,6 +174,17 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || work(&db))
             .await
             .map_err(backend)?
+    }
+}
+
+/// Reads one typed record from a table keyed by bytes.
+fn get_record<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    match table.get(key).map_err(backend)? {
+        Some(bytes) => decode_record(bytes.value()).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -230,10 +251,10 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(backend)?;
             let users = txn.open_table(USERS_TABLE).map_err(backend)?;
-            get_doc(&users, &id.bytes())?.map(from_document).transpose()
+            get_record(&users, &id.bytes())
         })
     }
 
@@ -290,7 +311,7 @@ fn user_by_index(
         return Ok(None);
     };
     let users = txn.open_table(USERS_TABLE).map_err(backend)?;
-    get_doc(&users, id.value())?.map(from_document).transpose()
+    get_record(&users, id.value())
 }
 
 /// Reads a session record by id hash, alive or not.
@@ -299,7 +320,7 @@ fn get_session(
     id_hash: &str,
 ) -> Result<Option<SessionRecord>, StoreError> {
     match table.get(id_hash).map_err(backend)? {
-        Some(bytes) => from_document(decode(bytes.value())?).map(Some),
+        Some(bytes) => decode_record(bytes.value()).map(Some),
         None => Ok(None),
     }
 }
@@ -428,7 +449,7 @@ impl SessionStore for EmbeddedStore {
     }
 
     async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(backend)?;
             let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
             let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
@@ -480,7 +501,7 @@ impl PostStore for EmbeddedStore {
     }
 
     async fn find_one(&self, id: ObjectId) -> Result<Option<Document>, StoreError> {
-        self.read(move |db| {
+        self.read(|db| {
             let txn = db.begin_read().map_err(backend)?;
             let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
             get_doc(&posts, &id.bytes())
