@@ -457,6 +457,55 @@ mod cases {
         assert_eq!(listed, ["d001", "d003"]);
     }
 
+    /// Reads first, then every kind of write, then the same reads: a store that remembers
+    /// what it read (the embedded one does) must answer the second reads from the writes.
+    pub async fn reads_after_writes_see_the_writes(s: Arc<Store>) {
+        let user = s.create_user(new_user("hal", None)).await.unwrap();
+        let mut first = session("f001", user.id, -60, 600, 3600);
+        s.create(&first).await.unwrap();
+        let hashes = |list: Vec<SessionRecord>| -> Vec<String> {
+            list.into_iter().map(|r| r.id_hash).collect()
+        };
+        assert!(s.load("f001").await.unwrap().is_some());
+        assert_eq!(hashes(s.list_for_user(user.id).await.unwrap()), ["f001"]);
+        assert!(s.user_by_id(user.id).await.unwrap().is_some());
+
+        s.create(&session("f002", user.id, 0, 600, 3600))
+            .await
+            .unwrap();
+        assert_eq!(
+            hashes(s.list_for_user(user.id).await.unwrap()),
+            ["f001", "f002"]
+        );
+
+        first.last_seen = from_now(0);
+        first.idle_expires_at = from_now(1800);
+        assert!(s.touch(&first).await.unwrap());
+        assert_eq!(s.load("f001").await.unwrap(), Some(first.clone()));
+        assert_eq!(s.list_for_user(user.id).await.unwrap()[0], first);
+
+        assert!(
+            s.set_password_hash(user.id, "$argon2id$changed")
+                .await
+                .unwrap()
+        );
+        let stored = s.user_by_id(user.id).await.unwrap().unwrap();
+        assert_eq!(stored.password_hash, "$argon2id$changed");
+
+        assert!(s.delete("f001").await.unwrap());
+        assert_eq!(
+            s.load("f001").await.unwrap(),
+            None,
+            "a logged-out session is gone"
+        );
+        assert_eq!(hashes(s.list_for_user(user.id).await.unwrap()), ["f002"]);
+
+        assert!(s.load("f002").await.unwrap().is_some());
+        assert_eq!(s.delete_all_for_user(user.id, None).await.unwrap(), 1);
+        assert_eq!(s.load("f002").await.unwrap(), None);
+        assert!(s.list_for_user(user.id).await.unwrap().is_empty());
+    }
+
     pub async fn session_duplicate_hash_is_duplicate(s: Arc<Store>) {
         let record = session("e001", ObjectId::new(), 0, 600, 3600);
         s.create(&record).await.unwrap();
@@ -1490,6 +1539,7 @@ conformance! {
     session_delete_all_keeps_the_exception,
     session_list_is_live_and_oldest_first,
     session_duplicate_hash_is_duplicate,
+    reads_after_writes_see_the_writes,
     insert_one_then_find_one,
     insert_many_keeps_order,
     insert_many_of_nothing_is_ok,

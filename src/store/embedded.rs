@@ -53,6 +53,7 @@ use super::config::{POSTS, SESSIONS, USERS};
 use super::cursor::{CHANNEL_DEPTH, PostCursor};
 use super::models::to_document;
 use super::query::{FindOptions, PostFilter, after_matches};
+use super::record_cache::{Changed, RecordCache};
 use super::{
     NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateOutcome,
     User, UserStore, update_engine,
@@ -73,6 +74,9 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     /// The file's path, for [`describe`](Self::describe).
     path: PathBuf,
+    /// Sessions and users already read (see [`RecordCache`]); every write that changes one
+    /// tells it, from the thread that committed.
+    cache: Arc<RecordCache>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -146,6 +150,7 @@ impl EmbeddedStore {
         Ok(EmbeddedStore {
             db: Arc::new(db),
             path,
+            cache: Arc::default(),
         })
     }
 
@@ -166,12 +171,18 @@ impl EmbeddedStore {
     }
 
     /// Runs `work` with the database on the blocking thread pool.
+    ///
+    /// `work` also gets the cache, to tell it what it changed once its transaction has
+    /// committed. That happens on the blocking thread, not after the `.await` here: a request
+    /// dropped mid-write (its client gone) stops waiting, but the write still commits, and the
+    /// cache must still hear of it.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Database, &RecordCache) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let db = Arc::clone(&self.db);
-        tokio::task::spawn_blocking(move || work(&db))
+        let cache = Arc::clone(&self.cache);
+        tokio::task::spawn_blocking(move || work(&db, &cache))
             .await
             .map_err(backend)?
     }
@@ -209,7 +220,7 @@ impl UserStore for EmbeddedStore {
             created_at: DateTime::now(),
         };
         let stored = user.clone();
-        self.blocking(move |db| {
+        self.blocking(move |db, _| {
             let bytes = encode(&to_document(&stored)?)?;
             let key = stored.id.bytes();
             let txn = begin_write(db)?;
@@ -251,11 +262,19 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
-        self.read(|db| {
+        if let Some(user) = self.cache.user(id) {
+            return Ok(Some(user));
+        }
+        let seen = self.cache.generation();
+        let user: Option<User> = self.read(|db| {
             let txn = db.begin_read().map_err(backend)?;
             let users = txn.open_table(USERS_TABLE).map_err(backend)?;
             get_record(&users, &id.bytes())
-        })
+        })?;
+        if let Some(user) = &user {
+            self.cache.remember_user(seen, user);
+        }
+        Ok(user)
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -277,7 +296,7 @@ impl UserStore for EmbeddedStore {
         password_hash: &str,
     ) -> Result<bool, StoreError> {
         let password_hash = password_hash.to_string();
-        self.blocking(move |db| {
+        self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             let found = {
                 let mut users = txn.open_table(USERS_TABLE).map_err(backend)?;
@@ -293,6 +312,10 @@ impl UserStore for EmbeddedStore {
                 }
             };
             txn.commit().map_err(backend)?;
+            cache.forget(&Changed {
+                user: Some(id),
+                ..Changed::default()
+            });
             Ok(found)
         })
         .await
@@ -328,7 +351,7 @@ fn get_session(
 impl SessionStore for EmbeddedStore {
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let record = record.clone();
-        self.blocking(move |db| {
+        self.blocking(move |db, cache| {
             let bytes = encode(&to_document(&record)?)?;
             let txn = begin_write(db)?;
             {
@@ -350,23 +373,40 @@ impl SessionStore for EmbeddedStore {
                     .insert(record.user_id.bytes().as_slice(), record.id_hash.as_str())
                     .map_err(backend)?;
             }
-            txn.commit().map_err(backend)
+            txn.commit().map_err(backend)?;
+            cache.forget(&Changed {
+                sessions: &[&record.id_hash],
+                sessions_of: Some(record.user_id),
+                ..Changed::default()
+            });
+            Ok(())
         })
         .await
     }
 
     async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        self.read(|db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-            let now = DateTime::now();
-            Ok(get_session(&sessions, id_hash)?.filter(|record| record.is_alive(now)))
-        })
+        let record = match self.cache.session(id_hash) {
+            Some(record) => Some(record),
+            None => {
+                let seen = self.cache.generation();
+                let record = self.read(|db| {
+                    let txn = db.begin_read().map_err(backend)?;
+                    let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                    get_session(&sessions, id_hash)
+                })?;
+                if let Some(record) = &record {
+                    self.cache.remember_session(seen, record);
+                }
+                record
+            }
+        };
+        let now = DateTime::now();
+        Ok(record.filter(|record| record.is_alive(now)))
     }
 
     async fn touch(&self, record: &SessionRecord) -> Result<bool, StoreError> {
         let update = record.clone();
-        self.blocking(move |db| {
+        self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             let touched = {
                 let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
@@ -384,6 +424,11 @@ impl SessionStore for EmbeddedStore {
                 }
             };
             txn.commit().map_err(backend)?;
+            cache.forget(&Changed {
+                sessions: &[&update.id_hash],
+                sessions_of: Some(update.user_id),
+                ..Changed::default()
+            });
             Ok(touched)
         })
         .await
@@ -391,7 +436,7 @@ impl SessionStore for EmbeddedStore {
 
     async fn delete(&self, id_hash: &str) -> Result<bool, StoreError> {
         let id_hash = id_hash.to_string();
-        self.blocking(move |db| {
+        self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             let removed = {
                 let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
@@ -403,10 +448,15 @@ impl SessionStore for EmbeddedStore {
                         .remove(record.user_id.bytes().as_slice(), id_hash.as_str())
                         .map_err(backend)?;
                 }
-                removed.is_some()
+                removed.map(|record| record.user_id)
             };
             txn.commit().map_err(backend)?;
-            Ok(removed)
+            cache.forget(&Changed {
+                sessions: &[&id_hash],
+                sessions_of: removed,
+                ..Changed::default()
+            });
+            Ok(removed.is_some())
         })
         .await
     }
@@ -417,15 +467,15 @@ impl SessionStore for EmbeddedStore {
         except: Option<&str>,
     ) -> Result<u64, StoreError> {
         let except = except.map(str::to_string);
-        self.blocking(move |db| {
+        self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             let mut deleted = 0;
+            let mut hashes = Vec::new();
             {
                 let user_key = user_id.bytes();
                 let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
                 let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
                 // Collect first: the multimap cannot change while we iterate over it.
-                let mut hashes = Vec::new();
                 for hash in by_user.get(user_key.as_slice()).map_err(backend)? {
                     hashes.push(hash.map_err(backend)?.value().to_string());
                 }
@@ -443,30 +493,49 @@ impl SessionStore for EmbeddedStore {
                 }
             }
             txn.commit().map_err(backend)?;
+            let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
+            cache.forget(&Changed {
+                sessions: &hashes,
+                sessions_of: Some(user_id),
+                ..Changed::default()
+            });
             Ok(deleted)
         })
         .await
     }
 
     async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
-        self.read(|db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
-            let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-            let now = DateTime::now();
-            let mut live = Vec::new();
-            for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
-                let hash = hash.map_err(backend)?;
-                if let Some(record) = get_session(&sessions, hash.value())?
-                    && record.is_alive(now)
-                {
-                    live.push(record);
-                }
+        let now = DateTime::now();
+        let mut listed = match self.cache.user_sessions(user_id) {
+            Some(listed) => listed,
+            None => {
+                let seen = self.cache.generation();
+                let listed = self.read(|db| {
+                    let txn = db.begin_read().map_err(backend)?;
+                    let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                    let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                    let mut live = Vec::new();
+                    for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
+                        let hash = hash.map_err(backend)?;
+                        if let Some(record) = get_session(&sessions, hash.value())?
+                            && record.is_alive(now)
+                        {
+                            live.push(record);
+                        }
+                    }
+                    // The same order as the MongoDB backend's sort {created_at: 1, _id: 1}.
+                    live.sort_by(|a, b| {
+                        (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash))
+                    });
+                    Ok(live)
+                })?;
+                self.cache.remember_user_sessions(seen, user_id, &listed);
+                listed
             }
-            // The same order as the MongoDB backend's sort {created_at: 1, _id: 1}.
-            live.sort_by(|a, b| (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash)));
-            Ok(live)
-        })
+        };
+        // A remembered list may hold sessions that have expired since.
+        listed.retain(|record| record.is_alive(now));
+        Ok(listed)
     }
 }
 
@@ -484,7 +553,7 @@ impl PostStore for EmbeddedStore {
             let id = ObjectId::new();
             docs.push((id, encode(&post.into_document(id)?)?));
         }
-        self.blocking(move |db| {
+        self.blocking(move |db, _| {
             let txn = begin_write(db)?;
             {
                 let mut table = txn.open_table(POSTS_TABLE).map_err(backend)?;
@@ -535,7 +604,7 @@ impl PostStore for EmbeddedStore {
     ) -> Result<UpdateOutcome, StoreError> {
         update.validate()?;
         let update = update.clone();
-        self.blocking(move |db| {
+        self.blocking(move |db, _| {
             let txn = begin_write(db)?;
             let outcome = {
                 let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
@@ -578,7 +647,7 @@ impl PostStore for EmbeddedStore {
     }
 
     async fn delete_one(&self, id: ObjectId) -> Result<u64, StoreError> {
-        self.blocking(move |db| {
+        self.blocking(move |db, _| {
             let txn = begin_write(db)?;
             let deleted = {
                 let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;

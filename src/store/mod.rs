@@ -61,6 +61,7 @@ mod error;
 mod models;
 pub mod mongo;
 mod query;
+mod record_cache;
 pub mod update;
 mod update_engine;
 
