@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document};
+use bson::{Bson, DateTime, Document, RawDocument};
 use redb::{
     Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, WriteTransaction,
@@ -665,10 +665,14 @@ impl PostStore for EmbeddedStore {
     }
 }
 
-/// The sort key of a post: the sorted field's value, or null when missing (MongoDB sorts a
-/// missing field as null).
-fn sort_key(doc: &Document, field: &str) -> Bson {
-    doc.get(field).cloned().unwrap_or(Bson::Null)
+/// The sort key of a post, read from its stored bytes: the sorted field's value, or null
+/// when missing (MongoDB sorts a missing field as null).
+fn sort_key(doc: &RawDocument, field: &str) -> Result<Bson, StoreError> {
+    let decode_error = |e: bson::raw::Error| StoreError::Decode(e.to_string());
+    match doc.get(field).map_err(decode_error)? {
+        Some(value) => Bson::try_from(value).map_err(decode_error),
+        None => Ok(Bson::Null),
+    }
 }
 
 /// What the reader decided to send: the snapshot's posts table and the ids, in order.
@@ -680,7 +684,8 @@ type Plan = (
 /// The reader behind an embedded [`PostCursor`], run on a blocking thread.
 ///
 /// 1. Scan the posts, keeping `(sort key, _id)` of those that match the filter and come
-///    after the `after` anchor.
+///    after the `after` anchor. The scan reads each post's bytes in place, decoding nothing
+///    but the sort key; only the posts sent are decoded whole.
 /// 2. Sort those pairs, apply skip and limit.
 /// 3. Fetch each document by id and send it; stop early if the cursor was dropped.
 ///
@@ -716,14 +721,15 @@ fn stream_posts(
         let mut keys: Vec<(Bson, ObjectId)> = Vec::new();
         for entry in posts.iter().map_err(backend)? {
             let (id, bytes) = entry.map_err(backend)?;
-            let doc = decode(bytes.value())?;
-            if !filter.matches(&doc) {
+            let doc = RawDocument::from_bytes(bytes.value())
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            if !filter.matches(doc) {
                 continue;
             }
             let Ok(id_bytes) = <[u8; 12]>::try_from(id.value()) else {
                 return Err(StoreError::Decode("a post key is not 12 bytes".into()));
             };
-            let key = sort_key(&doc, field);
+            let key = sort_key(doc, field)?;
             let id = ObjectId::from_bytes(id_bytes);
             if let Some((anchor_key, anchor_id)) = &anchor
                 && !after_matches(options.sort, (anchor_key, anchor_id), (&key, &id))
@@ -732,11 +738,22 @@ fn stream_posts(
             }
             keys.push((key, id));
         }
-        keys.sort_by(|a, b| options.sort.order((&a.0, &a.1), (&b.0, &b.1)));
         let skip = usize::try_from(options.skip.unwrap_or(0)).unwrap_or(usize::MAX);
         let limit = options
             .limit
             .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        let order = |a: &(Bson, ObjectId), b: &(Bson, ObjectId)| {
+            options.sort.order((&a.0, &a.1), (&b.0, &b.1))
+        };
+        // A page needs only its first `skip + limit` keys in order. Selecting them first
+        // (linear time) and sorting just those costs far less than sorting every match when
+        // a page of 100 is wanted from thousands.
+        let wanted = skip.saturating_add(limit);
+        if wanted < keys.len() {
+            keys.select_nth_unstable_by(wanted, order);
+            keys.truncate(wanted);
+        }
+        keys.sort_by(order);
         let ids = keys
             .into_iter()
             .skip(skip)

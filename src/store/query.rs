@@ -13,7 +13,7 @@
 use std::cmp::Ordering;
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document, doc};
+use bson::{Bson, DateTime, Document, RawBsonRef, RawDocument, doc};
 
 use super::compare::compare;
 
@@ -108,12 +108,13 @@ fn escape_regex(text: &str) -> String {
 }
 
 /// MongoDB's rule for a condition on a field: it holds if the value satisfies it, or, for an
-/// array, if any element does.
-fn any_value(doc: &Document, field: &str, test: impl Fn(&Bson) -> bool) -> bool {
+/// array, if any element does. A field that cannot be read (a corrupt record) satisfies
+/// nothing.
+fn any_value(doc: &RawDocument, field: &str, test: impl Fn(RawBsonRef<'_>) -> bool) -> bool {
     match doc.get(field) {
-        Some(Bson::Array(items)) => items.iter().any(&test),
-        Some(value) => test(value),
-        None => false,
+        Ok(Some(RawBsonRef::Array(items))) => items.into_iter().any(|item| item.is_ok_and(&test)),
+        Ok(Some(value)) => test(value),
+        Ok(None) | Err(_) => false,
     }
 }
 
@@ -147,21 +148,32 @@ impl PostFilter {
     }
 
     /// The same filter as a Rust predicate, for the embedded store.
-    pub(crate) fn matches(&self, doc: &Document) -> bool {
-        let author_ok = self
-            .author
-            .is_none_or(|author| any_value(doc, "author", |v| *v == Bson::ObjectId(author)));
-        let tag_ok = self
-            .tag
-            .as_ref()
-            .is_none_or(|tag| any_value(doc, "tags", |v| matches!(v, Bson::String(s) if s == tag)));
+    ///
+    /// It reads the stored BSON bytes in place rather than a decoded [`Document`]: a list
+    /// tests every post, and decoding each one (a map of its fields, a `String` for each
+    /// text) cost far more than the test.
+    pub(crate) fn matches(&self, doc: &RawDocument) -> bool {
+        let author_ok = self.author.is_none_or(|author| {
+            any_value(
+                doc,
+                "author",
+                |v| matches!(v, RawBsonRef::ObjectId(id) if id == author),
+            )
+        });
+        let tag_ok = self.tag.as_ref().is_none_or(|tag| {
+            any_value(
+                doc,
+                "tags",
+                |v| matches!(v, RawBsonRef::String(s) if s == tag),
+            )
+        });
         // Type bracketing: only dates compare with a date.
         let date_ok = |bound: Option<DateTime>, wanted: fn(Ordering) -> bool| {
             bound.is_none_or(|bound| {
                 any_value(
                     doc,
                     "created_at",
-                    |v| matches!(v, Bson::DateTime(d) if wanted(d.cmp(&bound))),
+                    |v| matches!(v, RawBsonRef::DateTime(d) if wanted(d.cmp(&bound))),
                 )
             })
         };
@@ -169,7 +181,7 @@ impl PostFilter {
             any_value(
                 doc,
                 "title",
-                |v| matches!(v, Bson::String(s) if s.starts_with(prefix.as_str())),
+                |v| matches!(v, RawBsonRef::String(s) if s.starts_with(prefix.as_str())),
             )
         });
         author_ok
