@@ -26,6 +26,7 @@ use std::time::{Instant, SystemTime};
 
 use bson::oid::ObjectId;
 
+use serde::Serialize;
 use serde_json::json;
 
 use crate::app::App;
@@ -209,13 +210,47 @@ pub async fn token(app: &App, request: &Request) -> Response {
     }
 }
 
-fn user_json(user: &User) -> serde_json::Value {
-    json!({
-        "id": user.id.to_hex(),
-        "username": user.username,
-        "email": user.email,
-        "created_at": user.created_at.try_to_rfc3339_string().unwrap_or_default(),
-    })
+fn user_json(user: &User) -> UserBody<'_> {
+    UserBody {
+        id: user.id.to_hex(),
+        username: &user.username,
+        email: user.email.as_deref(),
+        created_at: rfc3339(user.created_at),
+    }
+}
+
+/// A user as the API shows it: never the password hash.
+#[derive(Serialize)]
+struct UserBody<'a> {
+    id: String,
+    username: &'a str,
+    email: Option<&'a str>,
+    created_at: String,
+}
+
+/// The body of `GET /api/me`. A struct of borrowed fields rather than a
+/// `json!` value: this is the busiest authenticated answer, and building a
+/// `Value` map first would cost an allocation for every key and string.
+#[derive(Serialize)]
+struct MeBody<'a> {
+    user: UserBody<'a>,
+    session: SessionBody,
+    csrf_token: &'a str,
+}
+
+/// The `session` part of [`MeBody`].
+#[derive(Serialize)]
+struct SessionBody {
+    created_at: String,
+    last_seen: String,
+    idle_expires_at: String,
+    absolute_expires_at: String,
+    other_sessions: usize,
+}
+
+/// A stored time as RFC 3339 text, in UTC.
+fn rfc3339(time: bson::DateTime) -> String {
+    time.try_to_rfc3339_string().unwrap_or_default()
 }
 
 /// Runs Argon2 (tens of milliseconds of CPU) on the blocking pool, away from
@@ -635,21 +670,20 @@ pub async fn me(app: &App, request: &Request) -> Response {
         Ok(others) => others,
         Err(response) => return response,
     };
-    let date = |time: bson::DateTime| time.try_to_rfc3339_string().unwrap_or_default();
     let record = &session.record;
     Response::json(
         Status::OK,
-        &json!({
-            "user": user_json(&session.user),
-            "session": {
-                "created_at": date(record.created_at),
-                "last_seen": date(record.last_seen),
-                "idle_expires_at": date(record.idle_expires_at),
-                "absolute_expires_at": date(record.absolute_expires_at),
-                "other_sessions": others,
+        &MeBody {
+            user: user_json(&session.user),
+            session: SessionBody {
+                created_at: rfc3339(record.created_at),
+                last_seen: rfc3339(record.last_seen),
+                idle_expires_at: rfc3339(record.idle_expires_at),
+                absolute_expires_at: rfc3339(record.absolute_expires_at),
+                other_sessions: others,
             },
-            "csrf_token": record.csrf_token,
-        }),
+            csrf_token: &record.csrf_token,
+        },
     )
     .header("cache-control", "no-store")
 }

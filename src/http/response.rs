@@ -190,9 +190,21 @@ impl Response {
             .body(json)
     }
 
-    /// An `application/json` response from a JSON value.
-    pub fn json(status: Status, value: &serde_json::Value) -> Response {
-        Response::json_bytes(status, value.to_string().into_bytes())
+    /// An `application/json` response from a JSON value or any other
+    /// serializable body (a struct serializes straight to bytes, without a
+    /// `serde_json::Value` built first).
+    ///
+    /// Serializing fails only for a map whose keys are not strings; the
+    /// bodies here have none, and should one appear the client gets a 500
+    /// rather than half a document.
+    pub fn json<T: serde::Serialize + ?Sized>(status: Status, value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(json) => Response::json_bytes(status, json),
+            Err(_) => Response::json_bytes(
+                Status::INTERNAL_SERVER_ERROR,
+                br#"{"error":"internal server error"}"#.to_vec(),
+            ),
+        }
     }
 
     /// The standard JSON error body: `{"error": "<message>"}`.
