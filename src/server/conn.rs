@@ -47,7 +47,14 @@ use crate::http::{
 use crate::server::date;
 use crate::server::service::{Request, Service};
 
-/// Read this much at a time. Most heads fit in one read.
+/// A connection's first read has this much room: enough for nearly every
+/// request head (a browser's, cookies and all, is under a kilobyte), and small
+/// because each open connection keeps its buffers, and ten thousand idle
+/// keep-alive connections should not hold ten thousand 8 KiB buffers.
+const FIRST_READ: usize = 1024;
+
+/// Whenever a read fills all the room it had, the next gets twice as much
+/// (an upload, a deep pipeline), up to this.
 const READ_CHUNK: usize = 8 * 1024;
 
 /// Responses pile up in the write buffer while pipelined requests are waiting
@@ -80,10 +87,13 @@ pub async fn serve<S: Service>(
         service,
         limits,
         shutdown,
-        read_buf: Vec::with_capacity(READ_CHUNK),
+        read_buf: Vec::new(),
         read_pos: 0,
+        read_room: FIRST_READ,
         unread_input: false,
-        write_buf: Vec::with_capacity(READ_CHUNK),
+        // Room for a typical response head and a small body; a bigger
+        // response grows it, and the grown buffer is reused.
+        write_buf: Vec::with_capacity(FIRST_READ),
     };
     connection.run().await;
 }
@@ -99,6 +109,8 @@ struct Connection<S> {
     /// Bytes read from the socket; those before `read_pos` are parsed.
     read_buf: Vec<u8>,
     read_pos: usize,
+    /// The room the next read gets: from [`FIRST_READ`] up to [`READ_CHUNK`].
+    read_room: usize,
     write_buf: Vec<u8>,
     /// Whether the client may have sent bytes we will never read (a body we
     /// refused, a request we rejected). Closing then needs a linger; see
@@ -280,13 +292,19 @@ impl<S: Service> Connection<S> {
         // read instead of once per pipelined request.
         self.read_buf.drain(..self.read_pos);
         self.read_pos = 0;
-        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 2 {
-            self.read_buf.reserve(READ_CHUNK);
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_room / 2 {
+            self.read_buf.reserve(self.read_room);
         }
+        let room = self.read_buf.capacity() - self.read_buf.len();
         match self.stream.read_buf(&mut self.read_buf).await {
             Err(_) => Err(ReadError::Io),
             Ok(0) => Err(ReadError::Eof),
-            Ok(_) => Ok(()),
+            Ok(read) => {
+                if read == room {
+                    self.read_room = (self.read_room * 2).min(READ_CHUNK);
+                }
+                Ok(())
+            }
         }
     }
 
