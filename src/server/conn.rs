@@ -161,12 +161,18 @@ impl<S: Service> Connection<S> {
             trailers: Headers::default(),
             peer: self.peer,
         };
+        // The paths a connection takes at most once, or only when something
+        // is wrong (reject, refuse, linger, a streamed body), are boxed where
+        // they are awaited. Unboxed, each would be a state of this future,
+        // which is as large as its largest state and is held for as long as
+        // the connection is open: 5.2 KiB per idle connection, where boxed
+        // the whole future is 1.6 KiB.
         let next = loop {
             let waits = (stopping.as_mut(), idle.as_mut());
             let next = match self.read_head(&mut request.head, waits).await {
                 Ok(true) => self.exchange(&mut request).await,
                 Ok(false) => Next::Abort,
-                Err(error) => self.reject(error.status(), &error.to_string()).await,
+                Err(error) => Box::pin(self.reject(error.status(), &error.to_string())).await,
             };
             if next != Next::KeepAlive {
                 break next;
@@ -174,7 +180,7 @@ impl<S: Service> Connection<S> {
         };
         if next == Next::Close {
             if self.unread_input || self.read_pos < self.read_buf.len() {
-                self.close_lingering().await;
+                Box::pin(self.close_lingering()).await;
             } else {
                 // The client asked to close (or we are shutting down) and sent
                 // nothing more: a plain close loses nothing.
@@ -322,7 +328,7 @@ impl<S: Service> Connection<S> {
         };
         let route = match checked {
             Ok(route) => route,
-            Err(response) => return self.refuse(request, response).await,
+            Err(response) => return Box::pin(self.refuse(request, response)).await,
         };
 
         if head.expect == Expectation::Continue && head.framing != Framing::None {
@@ -336,11 +342,10 @@ impl<S: Service> Connection<S> {
         match self.read_body(&mut decoder, &mut request.body).await {
             Ok(()) => {}
             Err(BodyError::Parse(error)) => {
-                return self.reject(error.status(), &error.to_string()).await;
+                return Box::pin(self.reject(error.status(), &error.to_string())).await;
             }
             Err(BodyError::Read(ReadError::TimedOut)) => {
-                return self
-                    .reject(Status::REQUEST_TIMEOUT, "request body timed out")
+                return Box::pin(self.reject(Status::REQUEST_TIMEOUT, "request body timed out"))
                     .await;
             }
             Err(BodyError::Read(_)) => return Next::Abort,
@@ -463,7 +468,7 @@ impl<S: Service> Connection<S> {
                 Body::Full(bytes) => self.write_buf.extend_from_slice(&bytes),
                 Body::Stream(stream) => {
                     let chunked = framing == ResponseFraming::Chunked;
-                    if self.write_stream(stream, chunked).await.is_err() {
+                    if Box::pin(self.write_stream(stream, chunked)).await.is_err() {
                         return Next::Abort;
                     }
                 }
