@@ -816,18 +816,26 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &str> {
 /// be read as different authorities by different components, and RFC 9112
 /// §3.2 requires a 400 for any invalid Host.
 fn is_valid_host(value: &[u8]) -> bool {
-    if !value.iter().all(|&b| HOST_BYTES[usize::from(b)]) {
-        return false;
-    }
-    // The port starts at the last colon, unless that colon is inside an IPv6
-    // literal's brackets.
-    let (host, port) = match value.iter().rposition(|&b| b == b':') {
-        Some(colon) if !value[colon..].contains(&b']') => (&value[..colon], &value[colon + 1..]),
-        _ => (value, &value[value.len()..]),
+    // Split once: a bracketed literal runs to its first `]`, anything else to
+    // its first `:`. What follows must be nothing, or `:` and the port.
+    let (host, rest) = if value.first() == Some(&b'[') {
+        match value.iter().position(|&b| b == b']') {
+            Some(end) => value.split_at(end + 1),
+            None => return false,
+        }
+    } else {
+        let colon = value.iter().position(|&b| b == b':');
+        value.split_at(colon.unwrap_or(value.len()))
     };
+    let port = match rest {
+        [] => rest,
+        [b':', port @ ..] => port,
+        _ => return false,
+    };
+    let allowed = |b: u8| HOST_BYTES[usize::from(b)] && !matches!(b, b'[' | b']');
     let host_is_valid = match host {
-        [b'[', literal @ .., b']'] => !literal.iter().any(|&b| b == b'[' || b == b']'),
-        _ => !host.iter().any(|&b| matches!(b, b'[' | b']' | b':')),
+        [b'[', literal @ .., b']'] => literal.iter().all(|&b| allowed(b)),
+        _ => host.iter().all(|&b| allowed(b) && b != b':'),
     };
     host_is_valid && port.iter().all(u8::is_ascii_digit)
 }
