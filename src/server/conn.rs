@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -94,6 +94,7 @@ pub async fn serve<S: Service>(
         // Room for a typical response head and a small body; a bigger
         // response grows it, and the grown buffer is reused.
         write_buf: Vec::with_capacity(FIRST_READ),
+        write_time: None,
     };
     connection.run().await;
 }
@@ -112,6 +113,9 @@ struct Connection<S> {
     /// The room the next read gets: from [`FIRST_READ`] up to [`READ_CHUNK`].
     read_room: usize,
     write_buf: Vec<u8>,
+    /// The time the responses in `write_buf` are dated with, read when the
+    /// first of them is encoded.
+    write_time: Option<SystemTime>,
     /// Whether the client may have sent bytes we will never read (a body we
     /// refused, a request we rejected). Closing then needs a linger; see
     /// the module docs.
@@ -459,7 +463,12 @@ impl<S: Service> Connection<S> {
     ) -> Next {
         let framing = response.framing(version);
         let keep_alive = keep_alive && framing != ResponseFraming::UntilClose;
-        date::with_now(|date| {
+        // One clock read for all the responses that go out in one write (a
+        // pipelined batch is encoded within microseconds); the next write's
+        // responses read it afresh. `Date` has whole seconds, and RFC 9110
+        // §6.6.1 asks for the best available approximation of the time.
+        let now = *self.write_time.get_or_insert_with(SystemTime::now);
+        date::with_time(now, |date| {
             response.encode_head(&mut self.write_buf, version, keep_alive, date);
         });
         if !head_only && framing != ResponseFraming::NoBody {
@@ -550,6 +559,7 @@ impl<S: Service> Connection<S> {
             Err(()) => Err(()),
         };
         self.write_buf.clear();
+        self.write_time = None;
         result
     }
 

@@ -3,7 +3,9 @@
 //! Its value changes once a second but a busy server sends thousands of
 //! responses a second, so each worker thread formats it once per second, into
 //! the same string each time, and reuses the text in between: a response
-//! costs a clock read, never a format or an allocation.
+//! costs at most a clock read, never a format or an allocation. (A connection
+//! reads the clock once for all the responses it sends in one write; see
+//! `Connection::respond`.)
 
 use std::cell::RefCell;
 use std::fmt::Write;
@@ -17,7 +19,11 @@ thread_local! {
 /// Calls `with` with the current date as an IMF-fixdate
 /// (`Tue, 24 Nov 2026 12:00:00 GMT`).
 pub fn with_now<T>(with: impl FnOnce(&str) -> T) -> T {
-    let now = SystemTime::now();
+    with_time(SystemTime::now(), with)
+}
+
+/// Calls `with` with `now` as an IMF-fixdate.
+pub fn with_time<T>(now: SystemTime, with: impl FnOnce(&str) -> T) -> T {
     let second = now
         .duration_since(UNIX_EPOCH)
         .map_or(0, |since_epoch| since_epoch.as_secs());
