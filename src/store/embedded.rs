@@ -438,7 +438,8 @@ impl SessionStore for EmbeddedStore {
         let id_hash = id_hash.to_string();
         self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
-            let removed = {
+            // The user whose session this was, if there was one.
+            let owner = {
                 let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
                 let removed = get_session(&sessions, &id_hash)?;
                 if let Some(record) = &removed {
@@ -453,10 +454,10 @@ impl SessionStore for EmbeddedStore {
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&id_hash],
-                sessions_of: removed,
+                sessions_of: owner,
                 ..Changed::default()
             });
-            Ok(removed.is_some())
+            Ok(owner.is_some())
         })
         .await
     }
