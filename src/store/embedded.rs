@@ -37,6 +37,7 @@
 //! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
 //! document by id as the consumer asks for it.
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,7 +54,7 @@ use super::config::{POSTS, SESSIONS, USERS};
 use super::cursor::{CHANNEL_DEPTH, PostCursor};
 use super::models::to_document;
 use super::query::{FindOptions, PostFilter, after_matches};
-use super::record_cache::{Changed, RecordCache};
+use super::record_cache::{Changed, Generation, RecordCache};
 use super::{
     NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateOutcome,
     User, UserStore, update_engine,
@@ -170,6 +171,24 @@ impl EmbeddedStore {
         work(&self.db)
     }
 
+    /// A point read through the cache: `cached` if the cache had the answer, else `work` on
+    /// the database, whose answer `remember` offers to the cache. The cache's generation is
+    /// read before the read transaction begins, as [`RecordCache`] requires.
+    fn read_through<T>(
+        &self,
+        cached: Option<T>,
+        work: impl FnOnce(&Database) -> Result<T, StoreError>,
+        remember: impl FnOnce(&RecordCache, Generation, &T),
+    ) -> Result<T, StoreError> {
+        if let Some(hit) = cached {
+            return Ok(hit);
+        }
+        let seen = self.cache.generation();
+        let read = self.read(work)?;
+        remember(&self.cache, seen, &read);
+        Ok(read)
+    }
+
     /// Runs `work` with the database on the blocking thread pool.
     ///
     /// `work` also gets the cache, to tell it what it changed once its transaction has
@@ -188,10 +207,10 @@ impl EmbeddedStore {
     }
 }
 
-/// Reads one typed record from a table keyed by bytes.
-fn get_record<T: DeserializeOwned>(
-    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
-    key: &[u8],
+/// Reads one typed record (a user, a session) by key.
+fn get_record<'k, K: redb::Key + 'static, T: DeserializeOwned>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    key: impl Borrow<K::SelfType<'k>>,
 ) -> Result<Option<T>, StoreError> {
     match table.get(key).map_err(backend)? {
         Some(bytes) => decode_record(bytes.value()).map(Some),
@@ -262,19 +281,19 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn user_by_id(&self, id: ObjectId) -> Result<Option<User>, StoreError> {
-        if let Some(user) = self.cache.user(id) {
-            return Ok(Some(user));
-        }
-        let seen = self.cache.generation();
-        let user: Option<User> = self.read(|db| {
-            let txn = db.begin_read().map_err(backend)?;
-            let users = txn.open_table(USERS_TABLE).map_err(backend)?;
-            get_record(&users, &id.bytes())
-        })?;
-        if let Some(user) = &user {
-            self.cache.remember_user(seen, user);
-        }
-        Ok(user)
+        self.read_through(
+            self.cache.user(id).map(Some),
+            |db| {
+                let txn = db.begin_read().map_err(backend)?;
+                let users = txn.open_table(USERS_TABLE).map_err(backend)?;
+                get_record(&users, id.bytes().as_slice())
+            },
+            |cache, seen, user: &Option<User>| {
+                if let Some(user) = user {
+                    cache.remember_user(seen, user);
+                }
+            },
+        )
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -342,10 +361,7 @@ fn get_session(
     table: &impl ReadableTable<&'static str, &'static [u8]>,
     id_hash: &str,
 ) -> Result<Option<SessionRecord>, StoreError> {
-    match table.get(id_hash).map_err(backend)? {
-        Some(bytes) => decode_record(bytes.value()).map(Some),
-        None => Ok(None),
-    }
+    get_record(table, id_hash)
 }
 
 impl SessionStore for EmbeddedStore {
@@ -385,21 +401,19 @@ impl SessionStore for EmbeddedStore {
     }
 
     async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        let record = match self.cache.session(id_hash) {
-            Some(record) => Some(record),
-            None => {
-                let seen = self.cache.generation();
-                let record = self.read(|db| {
-                    let txn = db.begin_read().map_err(backend)?;
-                    let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-                    get_session(&sessions, id_hash)
-                })?;
-                if let Some(record) = &record {
-                    self.cache.remember_session(seen, record);
+        let record = self.read_through(
+            self.cache.session(id_hash).map(Some),
+            |db| {
+                let txn = db.begin_read().map_err(backend)?;
+                let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                get_session(&sessions, id_hash)
+            },
+            |cache, seen, record| {
+                if let Some(record) = record {
+                    cache.remember_session(seen, record);
                 }
-                record
-            }
-        };
+            },
+        )?;
         let now = DateTime::now();
         Ok(record.filter(|record| record.is_alive(now)))
     }
@@ -507,33 +521,27 @@ impl SessionStore for EmbeddedStore {
 
     async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
         let now = DateTime::now();
-        let mut listed = match self.cache.user_sessions(user_id) {
-            Some(listed) => listed,
-            None => {
-                let seen = self.cache.generation();
-                let listed = self.read(|db| {
-                    let txn = db.begin_read().map_err(backend)?;
-                    let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
-                    let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-                    let mut live = Vec::new();
-                    for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
-                        let hash = hash.map_err(backend)?;
-                        if let Some(record) = get_session(&sessions, hash.value())?
-                            && record.is_alive(now)
-                        {
-                            live.push(record);
-                        }
+        let mut listed = self.read_through(
+            self.cache.user_sessions(user_id),
+            |db| {
+                let txn = db.begin_read().map_err(backend)?;
+                let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+                let mut live = Vec::new();
+                for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
+                    let hash = hash.map_err(backend)?;
+                    if let Some(record) = get_session(&sessions, hash.value())?
+                        && record.is_alive(now)
+                    {
+                        live.push(record);
                     }
-                    // The same order as the MongoDB backend's sort {created_at: 1, _id: 1}.
-                    live.sort_by(|a, b| {
-                        (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash))
-                    });
-                    Ok(live)
-                })?;
-                self.cache.remember_user_sessions(seen, user_id, &listed);
-                listed
-            }
-        };
+                }
+                // The same order as the MongoDB backend's sort {created_at: 1, _id: 1}.
+                live.sort_by(|a, b| (a.created_at, &a.id_hash).cmp(&(b.created_at, &b.id_hash)));
+                Ok(live)
+            },
+            |cache, seen, listed| cache.remember_user_sessions(seen, user_id, listed),
+        )?;
         // A remembered list may hold sessions that have expired since.
         listed.retain(|record| record.is_alive(now));
         Ok(listed)
