@@ -100,7 +100,8 @@ fn server(requests: usize) -> ExitCode {
             database: "groundup".into(),
         };
         let store = store::open(&config).await.expect("the scratch store opens");
-        let app = App::new(Arc::new(store), AppConfig::new().expect("a random source"));
+        let app = App::new(Arc::new(store), AppConfig::new().expect("a random source"))
+            .expect("password workers");
         let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
         let server = Server::bind(localhost, app, Limits::default())
             .await

@@ -10,7 +10,8 @@
 //! 2. [`server`]: the IO around it: a tokio listener, one task per
 //!    connection, keep-alive and pipelining, timeouts, graceful shutdown.
 //! 3. [`session`]: who is logged in: random session ids kept only as their
-//!    SHA-256, Argon2id passwords, a login throttle, the session life cycle,
+//!    SHA-256, Argon2id passwords on a bounded pool of workers, a login
+//!    throttle that counts attempts before they are checked, the session life cycle,
 //!    and the stateless signed token beside it.
 //! 4. [`app`]: what the server serves: a router and one file per concern
 //!    (accounts, posts, the browser pages), with the input rules they share.

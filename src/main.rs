@@ -5,13 +5,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use groundup::app::{App, AppConfig};
+use groundup::app::{App, AppConfig, LoginLimits};
 use groundup::http::Limits;
 use groundup::server::Server;
+use groundup::session::hash_pool::HashLimits;
 use groundup::session::manager::SessionPolicy;
 use groundup::session::token::{self, TokenKey};
 use groundup::store::{self, StoreChoice, StoreConfig};
@@ -34,6 +36,23 @@ struct Args {
     /// `Secure` and the `__Host-` prefix so browsers keep it without TLS.
     #[arg(long)]
     dev: bool,
+    /// Password hashes run at once, each in its own 19 MiB (default: the
+    /// available parallelism).
+    #[arg(long, env = "GROUNDUP_HASH_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
+    hash_workers: Option<u16>,
+    /// Password checks that may wait for a worker; past them, 503 with
+    /// Retry-After (default: 32 per worker).
+    #[arg(long, env = "GROUNDUP_HASH_QUEUE")]
+    hash_queue: Option<usize>,
+    /// Login attempts allowed per account in each window.
+    #[arg(long, env = "GROUNDUP_LOGIN_PER_ACCOUNT", default_value_t = LoginLimits::default().per_account)]
+    login_per_account: usize,
+    /// Login attempts allowed per client address in each window.
+    #[arg(long, env = "GROUNDUP_LOGIN_PER_ADDRESS", default_value_t = LoginLimits::default().per_address)]
+    login_per_address: usize,
+    /// The login throttle's sliding window, in seconds.
+    #[arg(long, env = "GROUNDUP_LOGIN_WINDOW", default_value_t = LoginLimits::default().window.as_secs())]
+    login_window: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,6 +106,25 @@ async fn main() -> ExitCode {
         dev: args.dev,
         ..SessionPolicy::default()
     };
+    config.logins = LoginLimits {
+        per_account: args.login_per_account,
+        per_address: args.login_per_address,
+        window: Duration::from_secs(args.login_window),
+    };
+    if let Some(workers) = args.hash_workers {
+        config.hashing = HashLimits::with_workers(workers.into());
+    }
+    if let Some(queue) = args.hash_queue {
+        config.hashing.queue = queue;
+    }
+    tracing::info!(
+        workers = config.hashing.workers,
+        queue = config.hashing.queue,
+        per_account = config.logins.per_account,
+        per_address = config.logins.per_address,
+        window_s = config.logins.window.as_secs(),
+        "password hashing and login limits"
+    );
     match TokenKey::from_env() {
         Ok(Some(key)) => config.token_key = key,
         Ok(None) => tracing::info!(
@@ -99,7 +137,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let app = App::new(store, config);
+    let app = match App::new(store, config) {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the password workers");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match Server::bind(args.listen, app, Limits::default()).await {
         Ok(server) => server,
         Err(error) => {

@@ -2,9 +2,10 @@
 //! one with a wrong password, so response times do not reveal which
 //! accounts exist.
 //!
-//! Measured by counting verifications, not by timing (no wall clock in
-//! tests). This file holds a single test so that no other test in the same
-//! process moves the counter.
+//! Measured as work, not time (no wall clock in tests): the Argon2 blocks
+//! each login filled, which a dummy hash that skipped the work (an empty or
+//! malformed one) would not fill. This file holds a single test so that no
+//! other test in the same process moves the counter.
 
 mod common;
 
@@ -13,7 +14,7 @@ use groundup::app::AppConfig;
 use groundup::session::password;
 
 #[tokio::test]
-async fn unknown_account_costs_one_argon2_verification_like_a_known_one() {
+async fn unknown_account_costs_one_full_argon2_hash_like_a_known_one() {
     let fixture = Fixture::embedded(AppConfig::new().unwrap()).await;
     let mut browser = fixture.browser();
     let account = r#"{"username":"ada","password":"correct horse battery"}"#;
@@ -26,11 +27,15 @@ async fn unknown_account_costs_one_argon2_verification_like_a_known_one() {
     );
 
     for identifier in ["ada", "nobody"] {
-        let before = password::verifications();
+        let before = password::blocks_filled();
         let body = format!(r#"{{"identifier":"{identifier}","password":"wrong password"}}"#);
         let response = browser.request("POST", "/api/login", Some(&body)).await;
         assert_eq!(response.status, 401);
-        assert_eq!(password::verifications() - before, 1, "{identifier}");
+        assert_eq!(
+            password::blocks_filled() - before,
+            password::BLOCKS_PER_HASH,
+            "{identifier}: one full Argon2 hash at our parameters"
+        );
     }
     fixture.finish().await;
 }

@@ -60,7 +60,7 @@ async fn hundred_thousand_posts_stream_in_bounded_memory() {
         store.insert_many(posts).await.unwrap();
     }
     let server = TestServer::start(
-        App::new(Arc::new(store), AppConfig::new().unwrap()),
+        App::new(Arc::new(store), AppConfig::new().unwrap()).unwrap(),
         Limits::default(),
     )
     .await;

@@ -21,8 +21,7 @@
 //! current password) it is 403. Every response here carries
 //! `Cache-Control: no-store`: none of it may sit in a shared cache.
 
-use std::net::IpAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bson::oid::ObjectId;
 
@@ -34,9 +33,10 @@ use crate::app::csrf::{self, CsrfError};
 use crate::app::fields::{FieldError, Fields};
 use crate::http::{Response, Status};
 use crate::server::Request;
+use crate::session::hash_pool::HashError;
 use crate::session::id::SessionId;
 use crate::session::manager::{self, ActiveSession, Lookup, SessionError};
-use crate::session::password::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
+use crate::session::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::store::{NewUser, SessionRecord, SessionStore, StoreError, User, UserStore};
 
 /// Usernames are 3 to 32 of these characters, stored lowercased, so
@@ -253,15 +253,27 @@ fn rfc3339(time: bson::DateTime) -> String {
     time.try_to_rfc3339_string().unwrap_or_default()
 }
 
-/// Runs Argon2 (tens of milliseconds of CPU) on the blocking pool, away from
-/// the threads that serve connections.
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Response> {
-    tokio::task::spawn_blocking(work).await.map_err(|_| {
-        tracing::error!("password hashing task failed");
-        Response::error(Status::INTERNAL_SERVER_ERROR, "internal error")
-    })
+/// The whole seconds a client is told to wait: rounded up, at least one.
+fn retry_after_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.max(1)
+}
+
+impl From<HashError> for Refusal {
+    fn from(error: HashError) -> Refusal {
+        match error {
+            HashError::Busy { retry_after } => Refusal::Busy {
+                retry_after: retry_after_seconds(retry_after),
+            },
+            HashError::Failed => {
+                tracing::error!("password hashing failed");
+                Refusal::Failed(Response::error(
+                    Status::INTERNAL_SERVER_ERROR,
+                    "internal error",
+                ))
+            }
+        }
+    }
 }
 
 fn check_password_shape(field: &str, password: &str) -> Result<(), FieldError> {
@@ -317,8 +329,15 @@ pub enum Refusal {
     Field(FieldError),
     /// Unknown account or wrong password; deliberately not saying which.
     WrongCredentials,
-    /// Too many failed logins: retry after this many seconds.
+    /// Too many login attempts for the account or from the address: retry
+    /// after this many seconds (429).
     Throttled {
+        /// Seconds to wait, at least 1.
+        retry_after: u64,
+    },
+    /// Every password worker is busy and the queue is full: retry after this
+    /// many seconds (503).
+    Busy {
         /// Seconds to wait, at least 1.
         retry_after: u64,
     },
@@ -345,7 +364,13 @@ impl Refusal {
             }
             Refusal::Throttled { retry_after } => Response::error(
                 Status::TOO_MANY_REQUESTS,
-                "too many failed logins; wait and retry",
+                "too many login attempts; wait and retry",
+            )
+            .header("retry-after", retry_after.to_string())
+            .header("cache-control", "no-store"),
+            Refusal::Busy { retry_after } => Response::error(
+                Status::SERVICE_UNAVAILABLE,
+                "too many password checks at once; wait and retry",
             )
             .header("retry-after", retry_after.to_string())
             .header("cache-control", "no-store"),
@@ -403,16 +428,7 @@ pub async fn create_account(app: &App, registration: Registration) -> Result<Use
         password,
         email,
     } = registration;
-    let password_hash = match blocking(move || password::hash(&password)).await {
-        Ok(Ok(hash)) => hash,
-        Ok(Err(_)) => {
-            return Err(Refusal::Failed(Response::error(
-                Status::INTERNAL_SERVER_ERROR,
-                "internal error",
-            )));
-        }
-        Err(response) => return Err(Refusal::Failed(response)),
-    };
+    let password_hash = app.hash_pool.hash(password).await?;
     let new_user = NewUser {
         username,
         email,
@@ -450,11 +466,6 @@ pub async fn register(app: &App, request: &Request) -> Response {
             .header("cache-control", "no-store"),
         Err(refusal) => refusal.into_response(),
     }
-}
-
-/// The client address a throttle counts failures against.
-fn address_key(peer: IpAddr) -> String {
-    format!("ip:{peer}")
 }
 
 /// What a login presents: an identifier (username or email) and a password.
@@ -528,9 +539,15 @@ pub struct LoggedIn {
 /// Checks credentials, for a login or a token: throttled per account and per
 /// address, and in the same Argon2 work whether or not the account exists.
 ///
+/// The order is the cheapest refusal first: the throttle (in memory), then a
+/// place in the hashing pool, and only then the store and Argon2. The
+/// attempt is reserved before the password is checked, so parallel guesses
+/// cannot outrun the limit (see [`throttle`](crate::session::throttle)).
+///
 /// # Errors
 ///
-/// [`Refusal::Throttled`], [`Refusal::WrongCredentials`], or `Failed`.
+/// [`Refusal::Throttled`], [`Refusal::Busy`], [`Refusal::WrongCredentials`],
+/// or `Failed`.
 async fn check_credentials(
     app: &App,
     request: &Request,
@@ -540,44 +557,44 @@ async fn check_credentials(
         identifier,
         password,
     } = credentials;
-    let now = Instant::now();
-    let account_key = format!("account:{identifier}");
-    let address_key = address_key(request.peer.ip());
-    for (throttle, key) in [
-        (&app.throttles.account, &account_key),
-        (&app.throttles.address, &address_key),
-    ] {
-        if let Err(wait) = throttle.check(key, now) {
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(Refusal::Throttled {
-                retry_after: seconds.max(1),
-            });
+    let attempt = app
+        .throttle
+        .reserve(&identifier, request.peer.ip(), Instant::now())
+        .map_err(|wait| Refusal::Throttled {
+            retry_after: retry_after_seconds(wait),
+        })?;
+    let ticket = match app.hash_pool.admit() {
+        Ok(ticket) => ticket,
+        Err(busy) => {
+            attempt.not_checked();
+            return Err(busy.into());
         }
-    }
-
-    let user = app
-        .store
-        .user_by_identifier(&identifier)
-        .await
-        .map_err(|error| Refusal::from_store(&error))?;
+    };
+    let user = match app.store.user_by_identifier(&identifier).await {
+        Ok(user) => user,
+        Err(error) => {
+            attempt.not_checked();
+            return Err(Refusal::from_store(&error));
+        }
+    };
     // Verify against the real hash, or a dummy one: either way the same
     // Argon2 work, so the answer's timing says nothing about whether the
     // account exists.
     let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
-    let verified = blocking(move || match stored_hash {
-        Some(hash) => password::verify(&password, &hash),
-        None => password::verify_dummy(&password),
-    })
-    .await
-    .map_err(Refusal::Failed)?;
+    let verified = match ticket.verify(password, stored_hash).await {
+        Ok(verified) => verified,
+        Err(error) => {
+            attempt.not_checked();
+            return Err(error.into());
+        }
+    };
     match (verified, user) {
         (true, Some(user)) => {
-            app.throttles.account.clear(&account_key);
+            attempt.succeeded();
             Ok(user)
         }
         _ => {
-            app.throttles.account.record_failure(&account_key, now);
-            app.throttles.address.record_failure(&address_key, now);
+            attempt.failed();
             Err(Refusal::WrongCredentials)
         }
     }
@@ -755,22 +772,38 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
     {
         return refused.into_response();
     }
+    // A wrong current password is a guess like a wrong login, by someone
+    // holding the session: it counts against the same account.
+    let attempt =
+        match app
+            .throttle
+            .reserve(&session.user.username, request.peer.ip(), Instant::now())
+        {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                let retry_after = retry_after_seconds(wait);
+                return Refusal::Throttled { retry_after }.into_response();
+            }
+        };
     let stored = session.user.password_hash.clone();
-    let hashed = blocking(move || {
-        if password::verify(&current, &stored) {
-            password::hash(&new).ok()
-        } else {
-            None
+    let changed = match app.hash_pool.admit() {
+        Ok(ticket) => ticket.change(current, stored, new).await,
+        Err(busy) => Err(busy),
+    };
+    let new_hash = match changed {
+        Err(error) => {
+            attempt.not_checked();
+            return Refusal::from(error).into_response();
         }
-    })
-    .await;
-    let new_hash = match hashed {
-        Err(response) => return response,
         Ok(None) => {
+            attempt.failed();
             return Response::error(Status::FORBIDDEN, "current password is wrong")
                 .header("cache-control", "no-store");
         }
-        Ok(Some(hash)) => hash,
+        Ok(Some(hash)) => {
+            attempt.succeeded();
+            hash
+        }
     };
     let user_id = session.user.id;
     let ended = match app.store.set_password_hash(user_id, &new_hash).await {

@@ -35,8 +35,9 @@ use std::time::Duration;
 
 use crate::http::{Method, RequestHead, Response};
 use crate::server::{Request, Service};
+use crate::session::hash_pool::{HashLimits, HashPool};
 use crate::session::manager::SessionPolicy;
-use crate::session::throttle::Throttle;
+use crate::session::throttle::LoginThrottle;
 use crate::session::token::{self, TokenKey};
 use crate::store::Store;
 use router::{Endpoint, Routing};
@@ -46,12 +47,13 @@ use router::{Endpoint, Routing};
 /// split only lets handlers stop at the first refusal with `?`.
 pub type Reply = Result<Response, Response>;
 
-/// Failed-login limits.
+/// Login-attempt limits. An attempt counts from the moment it is made;
+/// a successful one is given back (see [`crate::session::throttle`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginLimits {
-    /// Failures allowed per account within `window`.
+    /// Attempts allowed per account within `window`.
     pub per_account: usize,
-    /// Failures allowed per client address within `window`: higher, since
+    /// Attempts allowed per client address within `window`: higher, since
     /// many people can share one address behind a NAT.
     pub per_address: usize,
     /// The sliding window.
@@ -73,8 +75,10 @@ impl Default for LoginLimits {
 pub struct AppConfig {
     /// Session lifetimes and cookie.
     pub sessions: SessionPolicy,
-    /// Failed-login throttling.
+    /// Login throttling.
     pub logins: LoginLimits,
+    /// Password hashing: workers and queue.
+    pub hashing: HashLimits,
     /// The key that signs and checks bearer tokens.
     pub token_key: TokenKey,
     /// How long a bearer token lives.
@@ -91,19 +95,11 @@ impl AppConfig {
         Ok(AppConfig {
             sessions: SessionPolicy::default(),
             logins: LoginLimits::default(),
+            hashing: HashLimits::default(),
             token_key: TokenKey::generate()?,
             token_lifetime: token::DEFAULT_LIFETIME,
         })
     }
-}
-
-/// The two failed-login counters.
-#[derive(Debug)]
-pub struct Throttles {
-    /// Keyed by the account identifier.
-    pub account: Throttle,
-    /// Keyed by the client's IP address.
-    pub address: Throttle,
 }
 
 /// The application: every route of the server, and what they share.
@@ -111,25 +107,28 @@ pub struct Throttles {
 pub struct App {
     store: Arc<Store>,
     policy: SessionPolicy,
-    throttles: Throttles,
+    throttle: LoginThrottle,
+    hash_pool: HashPool,
     token_key: TokenKey,
     token_lifetime: Duration,
 }
 
 impl App {
-    /// The application over `store`.
-    pub fn new(store: Arc<Store>, config: AppConfig) -> App {
+    /// The application over `store`; starts the password workers.
+    ///
+    /// # Errors
+    ///
+    /// When the password workers cannot be started.
+    pub fn new(store: Arc<Store>, config: AppConfig) -> std::io::Result<App> {
         let logins = &config.logins;
-        App {
+        Ok(App {
             store,
             policy: config.sessions,
-            throttles: Throttles {
-                account: Throttle::new(logins.per_account, logins.window),
-                address: Throttle::new(logins.per_address, logins.window),
-            },
+            throttle: LoginThrottle::new(logins.per_account, logins.per_address, logins.window),
+            hash_pool: HashPool::start(&config.hashing)?,
             token_key: config.token_key,
             token_lifetime: config.token_lifetime,
-        }
+        })
     }
 }
 

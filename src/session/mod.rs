@@ -6,12 +6,17 @@
 //! every request. Reading order:
 //!
 //! 1. [`id`]: the id (256 random bits) and why the store keeps only its hash;
-//! 2. [`password`]: Argon2id, and the dummy verification for unknown users;
-//! 3. [`throttle`]: failed-login counting, per account and per address;
-//! 4. [`manager`]: start, resolve and end a session; the cookie's attributes;
-//! 5. [`token`]: the stateless alternative, a signed token nobody stores,
+//! 2. [`password`]: Argon2id in memory allocated once, and the dummy
+//!    verification for unknown users;
+//! 3. [`hash_pool`]: password hashing as a bounded resource: fixed workers,
+//!    a bounded queue, 503 past it;
+//! 4. [`throttle`]: login attempts counted per account and per address,
+//!    reserved before the password is checked;
+//! 5. [`manager`]: start, resolve and end a session; the cookie's attributes;
+//! 6. [`token`]: the stateless alternative, a signed token nobody stores,
 //!    and what it cannot do (be revoked).
 
+pub mod hash_pool;
 pub mod id;
 pub mod manager;
 pub mod password;

@@ -1,92 +1,243 @@
-//! Throttling failed logins, per account and per client address.
+//! Throttling login attempts, per account and per client address.
 //!
 //! Argon2 makes each guess slow for someone holding a stolen hash; it does
 //! nothing against someone guessing through the login form. A [`Throttle`]
-//! counts failures per key inside a sliding window and, past a limit, refuses
-//! further attempts (429 with `Retry-After`) until the oldest failure leaves
-//! the window. Login keeps two: one keyed by the account (guessing one user's
-//! password from many addresses) and one by the client address (one address
-//! trying many users).
+//! counts attempts per key inside a sliding window and, past a limit, refuses
+//! further ones (429 with `Retry-After`) until the oldest leaves the window.
+//! A login passes two ([`LoginThrottle`]): one keyed by the account
+//! (guessing one user's password from many addresses) and one by the client
+//! address (one address trying many users).
+//!
+//! # Attempts are counted before they are checked
+//!
+//! An attempt takes its place with [`Throttle::reserve`] *before* the
+//! password is verified, and a place in flight counts against the limit like
+//! a failure does. Counting failures only once they are known would let a
+//! burst through: 200 guesses sent at once would all pass the check while
+//! the first was still hashing, and all 200 would be tried. Reserved first,
+//! `limit` of them are tried and the rest are refused at once, without any
+//! Argon2 work. Afterwards a failure simply keeps its place; a success gives
+//! it back ([`Throttle::release`]) and, for the account, forgets the earlier
+//! failures too ([`Throttle::clear`]).
+//!
+//! # A bound that evicts, never resets
+//!
+//! At most `max_keys` keys are tracked. When a new key finds the table full,
+//! keys whose attempts have all left the window go first; if that is not
+//! enough, an eighth of the table goes, the keys with the fewest attempts
+//! first and, among those, the least recently tried. An attacker who floods
+//! the table with new keys (one attempt each) pushes out his own keys, not
+//! the account he has been guessing at, which sits at the limit: to push that
+//! one out he would have to bring `max_keys` other keys to the same count,
+//! `limit × max_keys` attempts that each cost an Argon2 hash in the bounded
+//! [`hash_pool`](super::hash_pool). Dropping the whole table instead, the
+//! simple bound, would have cleared the counter under attack.
 //!
 //! The clock is a parameter (`now`), so tests step time instead of sleeping.
 //! State is in memory: a restart forgets it, and two server processes count
 //! separately, a trade-off stated in the README.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// At most this many keys are tracked; past it, keys whose failures have all
-/// expired are dropped first, then the whole table. An attacker who rotates
-/// keys to exhaust memory gets a reset table, not an out-of-memory server.
-const MAX_KEYS: usize = 100_000;
+/// How many keys a throttle tracks by default. An entry is its key (an
+/// account name or an address, under 300 bytes) and a few instants: about
+/// 100 000 × 400 bytes, 40 MiB at the most.
+pub const MAX_KEYS: usize = 100_000;
 
-/// Failure counts per key in a sliding window.
+/// Attempts per key in a sliding window.
 #[derive(Debug)]
 pub struct Throttle {
     limit: usize,
     window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    max_keys: usize,
+    attempts: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+/// One reserved attempt: it counts against its key until it leaves the
+/// window, unless it is given back with [`Throttle::release`].
+#[derive(Debug)]
+#[must_use = "an attempt counts until released; drop it only to keep it counted"]
+pub struct Attempt {
+    key: String,
+    at: Instant,
 }
 
 impl Throttle {
-    /// Allows `limit` failures per key in any `window`.
+    /// Allows `limit` attempts per key in any `window`, tracking at most
+    /// [`MAX_KEYS`] keys.
     pub fn new(limit: usize, window: Duration) -> Throttle {
+        Throttle::with_max_keys(limit, window, MAX_KEYS)
+    }
+
+    /// As [`new`](Throttle::new), with a bound of `max_keys` keys (at least 1).
+    pub fn with_max_keys(limit: usize, window: Duration, max_keys: usize) -> Throttle {
         Throttle {
             limit,
             window,
-            failures: Mutex::new(HashMap::new()),
+            max_keys: max_keys.max(1),
+            attempts: Mutex::new(HashMap::new()),
         }
     }
 
-    /// `Ok` if `key` may try now; otherwise how long until it may.
+    /// Takes a place for one attempt by `key`, or says how long until one
+    /// frees up.
     ///
     /// # Errors
     ///
-    /// The wait, when the key is over its limit.
-    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut failures = self.lock();
-        let Some(times) = failures.get_mut(key) else {
-            return Ok(());
-        };
-        forget_before(times, now, self.window);
-        match times.front() {
-            Some(&oldest) if times.len() >= self.limit => {
-                Err(self.window.saturating_sub(now - oldest))
-            }
-            _ => Ok(()),
+    /// The wait, when `key` already has `limit` attempts in the window
+    /// (finished failures and attempts still in flight alike).
+    pub fn reserve(&self, key: &str, now: Instant) -> Result<Attempt, Duration> {
+        let mut table = self.lock();
+        if !table.contains_key(key) && table.len() >= self.max_keys {
+            self.make_room(&mut table, now);
         }
-    }
-
-    /// Counts one failure for `key`.
-    pub fn record_failure(&self, key: &str, now: Instant) {
-        let mut failures = self.lock();
-        if failures.len() >= MAX_KEYS && !failures.contains_key(key) {
-            failures.retain(|_, times| {
-                forget_before(times, now, self.window);
-                !times.is_empty()
-            });
-            if failures.len() >= MAX_KEYS {
-                failures.clear();
-            }
+        if self.limit == 0 {
+            return Err(self.window);
         }
-        let times = failures.entry(key.to_owned()).or_default();
+        let times = table.entry(key.to_owned()).or_default();
         forget_before(times, now, self.window);
+        if times.len() >= self.limit
+            && let Some(&oldest) = times.front()
+        {
+            return Err(self.window.saturating_sub(now.duration_since(oldest)));
+        }
         times.push_back(now);
+        Ok(Attempt {
+            key: key.to_owned(),
+            at: now,
+        })
     }
 
-    /// Forgets `key`'s failures (after a successful login).
+    /// Gives an attempt's place back: it succeeded, or it never reached the
+    /// password check (the hashing queue was full).
+    pub fn release(&self, attempt: Attempt) {
+        let mut table = self.lock();
+        if let Some(times) = table.get_mut(&attempt.key) {
+            if let Some(index) = times.iter().position(|&at| at == attempt.at) {
+                times.remove(index);
+            }
+            if times.is_empty() {
+                table.remove(&attempt.key);
+            }
+        }
+    }
+
+    /// Forgets every attempt by `key` (the account, after a successful login).
     pub fn clear(&self, key: &str) {
         self.lock().remove(key);
+    }
+
+    /// Makes room for a new key in a full table: drops keys whose attempts
+    /// have all left the window, then, if the table is still full, the eighth
+    /// with the fewest attempts, least recently tried first.
+    fn make_room(&self, table: &mut HashMap<String, VecDeque<Instant>>, now: Instant) {
+        table.retain(|_, times| {
+            forget_before(times, now, self.window);
+            !times.is_empty()
+        });
+        if table.len() < self.max_keys {
+            return;
+        }
+        // An eighth at a time, so a flood of new keys pays for this scan
+        // once per `max_keys / 8` keys rather than once per key.
+        let evict = (self.max_keys / 8).max(1);
+        let mut ranked: Vec<(usize, Instant, &String)> = table
+            .iter()
+            .map(|(key, times)| (times.len(), times.back().copied().unwrap_or(now), key))
+            .collect();
+        ranked.select_nth_unstable(evict - 1);
+        let doomed: Vec<String> = ranked[..evict]
+            .iter()
+            .map(|(_, _, key)| (*key).clone())
+            .collect();
+        for key in doomed {
+            table.remove(&key);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
         // A panic while holding this lock cannot leave the map inconsistent
         // (each operation is a single insert or removal), so a poisoned lock
         // is safe to keep using.
-        self.failures
+        self.attempts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The two throttles a login passes: one per account, one per client address.
+#[derive(Debug)]
+pub struct LoginThrottle {
+    account: Throttle,
+    address: Throttle,
+}
+
+/// A login's two reserved attempts, until the password check says how they
+/// end.
+#[derive(Debug)]
+#[must_use = "say how the attempt ended: failed, succeeded or not_checked"]
+pub struct LoginAttempt<'a> {
+    throttle: &'a LoginThrottle,
+    account: Attempt,
+    address: Attempt,
+}
+
+impl LoginThrottle {
+    /// `per_account` attempts per account and `per_address` per client
+    /// address, in any `window`.
+    pub fn new(per_account: usize, per_address: usize, window: Duration) -> LoginThrottle {
+        LoginThrottle {
+            account: Throttle::new(per_account, window),
+            address: Throttle::new(per_address, window),
+        }
+    }
+
+    /// Reserves one attempt against the account and one against the address,
+    /// or neither.
+    ///
+    /// # Errors
+    ///
+    /// The wait, when either is at its limit.
+    pub fn reserve(
+        &self,
+        account: &str,
+        address: IpAddr,
+        now: Instant,
+    ) -> Result<LoginAttempt<'_>, Duration> {
+        let account = self.account.reserve(account, now)?;
+        match self.address.reserve(&address.to_string(), now) {
+            Ok(address) => Ok(LoginAttempt {
+                throttle: self,
+                account,
+                address,
+            }),
+            Err(wait) => {
+                self.account.release(account);
+                Err(wait)
+            }
+        }
+    }
+}
+
+impl LoginAttempt<'_> {
+    /// A wrong password (or no such account): both attempts keep counting.
+    pub fn failed(self) {}
+
+    /// The right password: the address's attempt is given back, and the
+    /// account's earlier failures are forgotten with it.
+    pub fn succeeded(self) {
+        self.throttle.account.clear(&self.account.key);
+        self.throttle.address.release(self.address);
+    }
+
+    /// The password was never checked (the hashing queue was full, the
+    /// store was down): nothing was learned, so nothing counts.
+    pub fn not_checked(self) {
+        self.throttle.account.release(self.account);
+        self.throttle.address.release(self.address);
     }
 }
 
@@ -103,27 +254,115 @@ fn forget_before(times: &mut VecDeque<Instant>, now: Instant, window: Duration) 
 mod tests {
     use super::*;
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
     #[test]
-    fn limit_failures_are_allowed_and_the_next_attempt_waits() {
-        let throttle = Throttle::new(3, Duration::from_secs(60));
+    fn limit_attempts_are_allowed_and_the_next_waits_for_the_oldest() {
+        let throttle = Throttle::new(3, MINUTE);
         let start = Instant::now();
         for second in 0..3 {
-            assert_eq!(throttle.check("a", start), Ok(()));
-            throttle.record_failure("a", start + Duration::from_secs(second));
+            let _kept = throttle
+                .reserve("a", start + Duration::from_secs(second))
+                .unwrap();
         }
         let now = start + Duration::from_secs(10);
-        assert_eq!(throttle.check("a", now), Err(Duration::from_secs(50)));
-        assert_eq!(throttle.check("b", now), Ok(()), "keys are independent");
-        assert_eq!(throttle.check("a", start + Duration::from_secs(60)), Ok(()));
+        assert_eq!(
+            throttle.reserve("a", now).unwrap_err(),
+            Duration::from_secs(50)
+        );
+        assert!(throttle.reserve("b", now).is_ok(), "keys are independent");
+        assert!(
+            throttle.reserve("a", start + MINUTE).is_ok(),
+            "the oldest left"
+        );
     }
 
     #[test]
-    fn success_clears_the_count() {
-        let throttle = Throttle::new(1, Duration::from_secs(60));
+    fn attempts_in_flight_count_before_they_fail() {
+        let throttle = Throttle::new(5, MINUTE);
         let now = Instant::now();
-        throttle.record_failure("a", now);
-        assert!(throttle.check("a", now).is_err());
+        // Nothing is released or recorded: five guesses still being checked.
+        let in_flight: Vec<Attempt> = (0..5)
+            .map(|_| throttle.reserve("a", now).unwrap())
+            .collect();
+        assert!(throttle.reserve("a", now).is_err());
+        assert_eq!(in_flight.len(), 5);
+    }
+
+    #[test]
+    fn a_released_attempt_frees_its_place_and_only_its_own() {
+        let throttle = Throttle::new(2, MINUTE);
+        let now = Instant::now();
+        let _failed = throttle.reserve("a", now).unwrap();
+        let succeeded = throttle.reserve("a", now).unwrap();
+        assert!(throttle.reserve("a", now).is_err());
+        throttle.release(succeeded);
+        let _again = throttle
+            .reserve("a", now)
+            .expect("a released place is free");
+        assert!(
+            throttle.reserve("a", now).is_err(),
+            "the failure still counts"
+        );
+    }
+
+    #[test]
+    fn clear_forgets_every_attempt() {
+        let throttle = Throttle::new(1, MINUTE);
+        let now = Instant::now();
+        let _failed = throttle.reserve("a", now).unwrap();
+        assert!(throttle.reserve("a", now).is_err());
         throttle.clear("a");
-        assert_eq!(throttle.check("a", now), Ok(()));
+        assert!(throttle.reserve("a", now).is_ok());
+    }
+
+    #[test]
+    fn a_limit_of_zero_refuses_everything() {
+        let throttle = Throttle::new(0, MINUTE);
+        assert_eq!(throttle.reserve("a", Instant::now()).unwrap_err(), MINUTE);
+    }
+
+    #[test]
+    fn flooding_new_keys_does_not_clear_the_attacked_account() {
+        let throttle = Throttle::with_max_keys(5, MINUTE, 1000);
+        let start = Instant::now();
+        for _ in 0..5 {
+            let _failed = throttle.reserve("account:victim", start).unwrap();
+        }
+        assert!(throttle.reserve("account:victim", start).is_err());
+        // Ten times the table's bound in fresh keys, each tried once, all
+        // after the guesses at the victim.
+        for n in 0..10_000 {
+            let later = start + Duration::from_millis(1 + n / 1000);
+            let _flood = throttle
+                .reserve(&format!("account:flood{n}"), later)
+                .unwrap();
+        }
+        let now = start + Duration::from_secs(20);
+        assert_eq!(
+            throttle.reserve("account:victim", now).unwrap_err(),
+            Duration::from_secs(40),
+            "the victim's counter survived the flood"
+        );
+        assert!(
+            throttle.lock().len() <= 1000,
+            "the table stays within its bound"
+        );
+    }
+
+    #[test]
+    fn a_full_table_drops_expired_keys_before_live_ones() {
+        let throttle = Throttle::with_max_keys(5, MINUTE, 3);
+        let start = Instant::now();
+        let _old = throttle.reserve("old", start).unwrap();
+        let later = start + Duration::from_secs(30);
+        let _b = throttle.reserve("b", later).unwrap();
+        let _c = throttle.reserve("c", later).unwrap();
+        // "old" has left the window by now; "b" and "c" have not.
+        let now = start + MINUTE;
+        let _d = throttle.reserve("d", now).unwrap();
+        let table = throttle.lock();
+        assert!(!table.contains_key("old"));
+        assert!(table.contains_key("b") && table.contains_key("c") && table.contains_key("d"));
     }
 }

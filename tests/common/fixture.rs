@@ -37,7 +37,7 @@ impl Fixture {
         dir: Option<store_support::TempDir>,
         mongo_database: Option<String>,
     ) -> Fixture {
-        let app = App::new(Arc::clone(&store), config);
+        let app = App::new(Arc::clone(&store), config).unwrap();
         let server = TestServer::start(app, Limits::default()).await;
         Fixture {
             server,

@@ -56,7 +56,8 @@ impl TestServer {
     /// Starts the real application on a fresh embedded store.
     pub async fn app(config: AppConfig, limits: Limits) -> TestServer {
         let (store, dir) = store_support::embedded_store().await;
-        let mut server = TestServer::start(App::new(Arc::new(store), config), limits).await;
+        let mut server =
+            TestServer::start(App::new(Arc::new(store), config).unwrap(), limits).await;
         server._keep = Some(Box::new(dir));
         server
     }

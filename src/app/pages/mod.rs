@@ -427,7 +427,10 @@ pub fn refusal(
         }
         Refusal::WrongCredentials => Flash::error("Wrong username or password."),
         Refusal::Throttled { retry_after } => Flash::error(format!(
-            "Too many failed logins. Wait {retry_after} s and try again."
+            "Too many login attempts. Wait {retry_after} s and try again."
+        )),
+        Refusal::Busy { retry_after } => Flash::error(format!(
+            "Too many logins at once. Wait {retry_after} s and try again."
         )),
         Refusal::Failed(response) => return failure_page(app, request, &response),
     };
