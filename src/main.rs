@@ -16,6 +16,7 @@ use groundup::server::Server;
 use groundup::session::hash_pool::HashLimits;
 use groundup::session::manager::SessionPolicy;
 use groundup::session::token::{self, TokenKey};
+use groundup::store::sweep::{self, Sweeper};
 use groundup::store::{self, StoreChoice, StoreConfig};
 
 /// An HTTP/1.1 server written from the ground up.
@@ -53,6 +54,10 @@ struct Args {
     /// The login throttle's sliding window, in seconds.
     #[arg(long, env = "GROUNDUP_LOGIN_WINDOW", default_value_t = LoginLimits::default().window.as_secs())]
     login_window: u64,
+    /// How often expired sessions are deleted, in seconds (the first sweep runs at start).
+    #[arg(long, env = "GROUNDUP_SESSION_SWEEP_EVERY", default_value_t = sweep::DEFAULT_EVERY.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..))]
+    session_sweep_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -137,6 +142,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // Kept for as long as the server runs; dropping it stops the sweep.
+    let _sweeper = Sweeper::start(
+        Arc::clone(&store),
+        Duration::from_secs(args.session_sweep_every),
+    );
     let app = match App::new(store, config) {
         Ok(app) => app,
         Err(error) => {

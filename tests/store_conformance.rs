@@ -14,9 +14,11 @@ mod store_support;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
+use groundup::store::sweep::Sweeper;
 use groundup::store::{
     FindOptions, NewPost, NewUser, Operator, PostFilter, PostSort, PostStore, SessionRecord,
     SessionStore, Store, StoreError, Update, UpdateFailure, UpdateOutcome, UserStore,
@@ -434,6 +436,84 @@ mod cases {
         );
         assert_eq!(s.delete_all_for_user(user, None).await.unwrap(), 1);
         assert!(s.list_for_user(user).await.unwrap().is_empty());
+    }
+
+    pub async fn expired_sessions_are_deleted_in_batches_soonest_first(s: Arc<Store>) {
+        let user = ObjectId::new();
+        s.create(&session("e0", user, 0, 600, 3600)).await.unwrap();
+        // Expired by idle or by absolute expiry, the soonest first in this order.
+        for (hash, idle, absolute) in [
+            ("e1", -50, 3600),
+            ("e2", 600, -40),
+            ("e3", -30, 3600),
+            ("e4", -20, -10),
+            ("e5", 600, -5),
+        ] {
+            s.create(&session(hash, user, -3600, idle, absolute))
+                .await
+                .unwrap();
+        }
+        let now = DateTime::now();
+        assert_eq!(s.delete_expired(now, 2).await.unwrap(), 2);
+        assert!(
+            !s.delete("e1").await.unwrap(),
+            "the soonest expired went first"
+        );
+        assert!(!s.delete("e2").await.unwrap());
+        assert_eq!(s.delete_expired(now, 2).await.unwrap(), 2);
+        assert_eq!(s.delete_expired(now, 2).await.unwrap(), 1);
+        assert_eq!(s.delete_expired(now, 2).await.unwrap(), 0);
+        assert_eq!(
+            s.delete_all_for_user(user, None).await.unwrap(),
+            1,
+            "only the live session was left to delete"
+        );
+    }
+
+    pub async fn a_touched_session_is_not_swept_at_its_old_expiry(s: Arc<Store>) {
+        let user = ObjectId::new();
+        let mut touched = session("f1", user, -60, 30, 3600);
+        let untouched = session("f2", user, -60, 30, 3600);
+        s.create(&touched).await.unwrap();
+        s.create(&untouched).await.unwrap();
+        touched.last_seen = from_now(0);
+        touched.idle_expires_at = from_now(1800);
+        assert!(s.touch(&touched).await.unwrap());
+        // A sweep a minute from now: past the old idle expiry, before the new one.
+        assert_eq!(s.delete_expired(from_now(60), 100).await.unwrap(), 1);
+        assert!(
+            s.delete("f1").await.unwrap(),
+            "the touched session was kept"
+        );
+        assert!(
+            !s.delete("f2").await.unwrap(),
+            "the untouched one was swept"
+        );
+    }
+
+    pub async fn the_sweep_runs_at_start_and_on_its_schedule(s: Arc<Store>) {
+        let user = ObjectId::new();
+        s.create(&session("g0", user, 0, 600, 3600)).await.unwrap();
+        for n in 0..5 {
+            s.create(&session(&format!("g{}", n + 1), user, -3600, -1, 3600))
+                .await
+                .unwrap();
+        }
+        let mut sweeper = Sweeper::start(Arc::clone(&s), Duration::from_millis(100));
+        let first = sweeper.finished(1).await;
+        assert_eq!(first.deleted, 5, "the first run starts at once: {first:?}");
+        for n in 0..3 {
+            s.create(&session(&format!("h{n}"), user, -3600, -1, 3600))
+                .await
+                .unwrap();
+        }
+        // The run under way may have begun before these were written; the one after it
+        // cannot have.
+        let runs = sweeper.finished(0).await.runs;
+        let later = sweeper.finished(runs + 2).await;
+        assert_eq!(later.deleted, 8, "{later:?}");
+        drop(sweeper);
+        assert_eq!(s.delete_all_for_user(user, None).await.unwrap(), 1);
     }
 
     pub async fn session_list_is_live_and_oldest_first(s: Arc<Store>) {
@@ -1538,6 +1618,9 @@ conformance! {
     session_delete_removes_it,
     session_delete_all_keeps_the_exception,
     session_list_is_live_and_oldest_first,
+    expired_sessions_are_deleted_in_batches_soonest_first,
+    a_touched_session_is_not_swept_at_its_old_expiry,
+    the_sweep_runs_at_start_and_on_its_schedule,
     session_duplicate_hash_is_duplicate,
     reads_after_writes_see_the_writes,
     insert_one_then_find_one,

@@ -10,7 +10,9 @@
 //! | `users_by_email` | email | `_id` | unique index (only users with an email) |
 //! | `sessions` | id hash | BSON document | the collection (`_id` is the hash) |
 //! | `sessions_by_user` | user `_id` | id hashes (multimap) | index for "log out everywhere" |
+//! | `sessions_by_expiry` | (expiry in ms, id hash) | nothing | index for the sweep of expired sessions |
 //! | `posts` | `_id` (12 bytes) | BSON document | the collection |
+//! | `meta` | a name | a number | the file's format version (`format`) |
 //!
 //! A unique index is just a table checked and written in the same write transaction as the
 //! document, so two concurrent registrations cannot both win: redb runs one write
@@ -32,6 +34,18 @@
 //! the pool it spent most of its CPU time switching threads. `find` is not a point read (it
 //! may walk the whole table), so it keeps its read transaction open on a blocking thread and
 //! sends documents through a bounded channel (see [`PostCursor`]).
+//!
+//! **Expired sessions are deleted**, not only ignored: every read already treats them as
+//! missing, but without deletion the table would grow with every login, forever. The
+//! `sessions_by_expiry` index orders sessions by the moment they expire, so
+//! [`SessionStore::delete_expired`] reads the expired ones off its front, a batch per write
+//! transaction, however large the table; the [`sweep`](super::sweep) task calls it.
+//!
+//! **Format versions.** `meta` records which layout the file has. A file without it is
+//! version 1 (before `sessions_by_expiry`); opening one builds the index from the sessions and
+//! records version 2, in one write transaction, so a crash midway leaves the old file,
+//! which the next open upgrades again. A file from a newer groundup is refused rather than
+//! misread.
 //!
 //! **Sorting** needs to see every matching post before the first can be returned. The
 //! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
@@ -66,7 +80,16 @@ const USERS_BY_EMAIL: TableDefinition<&str, &[u8]> = TableDefinition::new("users
 const SESSIONS_TABLE: TableDefinition<&str, &[u8]> = TableDefinition::new(SESSIONS);
 const SESSIONS_BY_USER: MultimapTableDefinition<&[u8], &str> =
     MultimapTableDefinition::new("sessions_by_user");
+/// Sessions by the moment they expire (ms since the epoch), then id hash.
+const SESSIONS_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("sessions_by_expiry");
 const POSTS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(POSTS);
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// The layout this code reads and writes (see "Format versions").
+const FORMAT_VERSION: u64 = 2;
+/// The layout of a file that has no `meta` table: before `sessions_by_expiry`.
+const FIRST_FORMAT: u64 = 1;
 
 /// The embedded store. Cheap to clone: clones share one open database.
 #[derive(Clone)]
@@ -135,14 +158,39 @@ impl EmbeddedStore {
                 .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
             let db = Database::create(&file)
                 .map_err(|e| backend(format!("opening {}: {e}", file.display())))?;
-            // Create every table up front, so read transactions never meet a missing one.
+            // Create every table up front, so read transactions never meet a missing one,
+            // and bring an older file up to this format, in the same transaction.
             let txn = begin_write(&db)?;
+            let found = txn
+                .open_table(META)
+                .map_err(backend)?
+                .get("format")
+                .map_err(backend)?
+                .map_or(FIRST_FORMAT, |version| version.value());
+            if found > FORMAT_VERSION {
+                return Err(backend(format!(
+                    "{} has format {found}, newer than this groundup reads ({FORMAT_VERSION})",
+                    file.display()
+                )));
+            }
             txn.open_table(USERS_TABLE).map_err(backend)?;
             txn.open_table(USERS_BY_USERNAME).map_err(backend)?;
             txn.open_table(USERS_BY_EMAIL).map_err(backend)?;
             txn.open_table(SESSIONS_TABLE).map_err(backend)?;
             txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+            txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
             txn.open_table(POSTS_TABLE).map_err(backend)?;
+            if found < FORMAT_VERSION {
+                index_session_expiry(&txn)?;
+                txn.open_table(META)
+                    .map_err(backend)?
+                    .insert("format", FORMAT_VERSION)
+                    .map_err(backend)?;
+                tracing::info!(
+                    "{}: upgraded from format {found} to {FORMAT_VERSION}",
+                    file.display()
+                );
+            }
             txn.commit().map_err(backend)?;
             Ok(db)
         })
@@ -364,6 +412,47 @@ fn get_session(
     get_record(table, id_hash)
 }
 
+/// The `sessions_by_expiry` key of a session.
+fn expiry_key(record: &SessionRecord) -> (i64, &str) {
+    (
+        record.expires_at().timestamp_millis(),
+        record.id_hash.as_str(),
+    )
+}
+
+/// Builds `sessions_by_expiry` from the sessions table (format 1 → 2).
+fn index_session_expiry(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+    let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+    for entry in sessions.iter().map_err(backend)? {
+        let (_, bytes) = entry.map_err(backend)?;
+        let record: SessionRecord = decode_record(bytes.value())?;
+        by_expiry.insert(expiry_key(&record), ()).map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// Removes a session from the table and both of its indexes; the removed record, if there
+/// was one.
+fn remove_session(
+    txn: &WriteTransaction,
+    id_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
+    let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+    let Some(removed) = sessions.remove(id_hash).map_err(backend)? else {
+        return Ok(None);
+    };
+    let record: SessionRecord = decode_record(removed.value())?;
+    drop(removed);
+    let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+    by_user
+        .remove(record.user_id.bytes().as_slice(), id_hash)
+        .map_err(backend)?;
+    let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+    by_expiry.remove(expiry_key(&record)).map_err(backend)?;
+    Ok(Some(record))
+}
+
 impl SessionStore for EmbeddedStore {
     async fn create(&self, record: &SessionRecord) -> Result<(), StoreError> {
         let record = record.clone();
@@ -388,11 +477,13 @@ impl SessionStore for EmbeddedStore {
                 by_user
                     .insert(record.user_id.bytes().as_slice(), record.id_hash.as_str())
                     .map_err(backend)?;
+                let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+                by_expiry.insert(expiry_key(&record), ()).map_err(backend)?;
             }
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&record.id_hash],
-                sessions_of: Some(record.user_id),
+                sessions_of: &[record.user_id],
                 ..Changed::default()
             });
             Ok(())
@@ -426,8 +517,11 @@ impl SessionStore for EmbeddedStore {
                 let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
                 match get_session(&sessions, &update.id_hash)? {
                     Some(mut stored) if stored.is_alive(DateTime::now()) => {
+                        let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+                        by_expiry.remove(expiry_key(&stored)).map_err(backend)?;
                         stored.last_seen = update.last_seen;
                         stored.idle_expires_at = update.idle_expires_at;
+                        by_expiry.insert(expiry_key(&stored), ()).map_err(backend)?;
                         let bytes = encode(&to_document(&stored)?)?;
                         sessions
                             .insert(stored.id_hash.as_str(), bytes.as_slice())
@@ -440,7 +534,7 @@ impl SessionStore for EmbeddedStore {
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&update.id_hash],
-                sessions_of: Some(update.user_id),
+                sessions_of: &[update.user_id],
                 ..Changed::default()
             });
             Ok(touched)
@@ -453,22 +547,11 @@ impl SessionStore for EmbeddedStore {
         self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             // The user whose session this was, if there was one.
-            let owner = {
-                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-                let removed = get_session(&sessions, &id_hash)?;
-                if let Some(record) = &removed {
-                    sessions.remove(id_hash.as_str()).map_err(backend)?;
-                    let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
-                    by_user
-                        .remove(record.user_id.bytes().as_slice(), id_hash.as_str())
-                        .map_err(backend)?;
-                }
-                removed.map(|record| record.user_id)
-            };
+            let owner = remove_session(&txn, &id_hash)?.map(|record| record.user_id);
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&id_hash],
-                sessions_of: owner,
+                sessions_of: owner.as_slice(),
                 ..Changed::default()
             });
             Ok(owner.is_some())
@@ -485,33 +568,28 @@ impl SessionStore for EmbeddedStore {
         self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             let mut deleted = 0;
+            // Collect first: the index cannot change while we iterate over it.
             let mut hashes = Vec::new();
             {
-                let user_key = user_id.bytes();
-                let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
-                let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
-                // Collect first: the multimap cannot change while we iterate over it.
-                for hash in by_user.get(user_key.as_slice()).map_err(backend)? {
+                let by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+                for hash in by_user.get(user_id.bytes().as_slice()).map_err(backend)? {
                     hashes.push(hash.map_err(backend)?.value().to_string());
                 }
-                for hash in hashes
-                    .iter()
-                    .filter(|h| Some(h.as_str()) != except.as_deref())
-                {
-                    // Expired records count too: "delete all" means all that exist.
-                    if sessions.remove(hash.as_str()).map_err(backend)?.is_some() {
-                        deleted += 1;
-                    }
-                    by_user
-                        .remove(user_key.as_slice(), hash.as_str())
-                        .map_err(backend)?;
+            }
+            for hash in hashes
+                .iter()
+                .filter(|h| Some(h.as_str()) != except.as_deref())
+            {
+                // Expired records count too: "delete all" means all that exist.
+                if remove_session(&txn, hash)?.is_some() {
+                    deleted += 1;
                 }
             }
             txn.commit().map_err(backend)?;
             let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
             cache.forget(&Changed {
                 sessions: &hashes,
-                sessions_of: Some(user_id),
+                sessions_of: &[user_id],
                 ..Changed::default()
             });
             Ok(deleted)
@@ -545,6 +623,37 @@ impl SessionStore for EmbeddedStore {
         // A remembered list may hold sessions that have expired since.
         listed.retain(|record| record.is_alive(now));
         Ok(listed)
+    }
+
+    async fn delete_expired(&self, now: DateTime, at_most: usize) -> Result<u64, StoreError> {
+        self.blocking(move |db, cache| {
+            let txn = begin_write(db)?;
+            // Expired means `expires_at <= now`: every key before (now + 1 ms, "").
+            let cutoff = (now.timestamp_millis().saturating_add(1), "");
+            let mut expired = Vec::new();
+            {
+                let by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+                for entry in by_expiry.range(..cutoff).map_err(backend)?.take(at_most) {
+                    let (key, _) = entry.map_err(backend)?;
+                    expired.push(key.value().1.to_string());
+                }
+            }
+            let mut owners = Vec::new();
+            for hash in &expired {
+                if let Some(record) = remove_session(&txn, hash)? {
+                    owners.push(record.user_id);
+                }
+            }
+            txn.commit().map_err(backend)?;
+            let hashes: Vec<&str> = expired.iter().map(String::as_str).collect();
+            cache.forget(&Changed {
+                sessions: &hashes,
+                sessions_of: &owners,
+                ..Changed::default()
+            });
+            Ok(u64::try_from(expired.len()).unwrap_or(u64::MAX))
+        })
+        .await
     }
 }
 

@@ -44,14 +44,15 @@
 //! - No client JSON becomes a filter: queries are typed ([`PostFilter`], lookups by id or
 //!   name), and updates are parsed into [`Update`] and validated before they run.
 //! - Session ids are stored hashed ([`SessionRecord::id_hash`]); expired sessions are
-//!   treated as missing on every read, whatever cleanup the backend does.
+//!   treated as missing on every read, and deleted in bounded batches by the [`sweep`]
+//!   (beside MongoDB's TTL index, where the server has one).
 //! - An unreachable database is [`StoreError::Unavailable`], never a hang: the HTTP layer
 //!   answers 503 and the next request tries again.
 
 use std::future::Future;
 
-use bson::Document;
 use bson::oid::ObjectId;
+use bson::{DateTime, Document};
 
 mod compare;
 pub mod config;
@@ -62,6 +63,7 @@ mod models;
 pub mod mongo;
 mod query;
 mod record_cache;
+pub mod sweep;
 pub mod update;
 mod update_engine;
 
@@ -152,6 +154,15 @@ pub trait SessionStore {
         &self,
         user_id: ObjectId,
     ) -> impl Future<Output = Result<Vec<SessionRecord>, StoreError>> + Send;
+
+    /// Deletes up to `at_most` sessions that have expired by `now` (either expiry), soonest
+    /// expired first, and returns how many it deleted. A bounded batch, so the
+    /// [`sweep`] that calls it never holds the store for long.
+    fn delete_expired(
+        &self,
+        now: DateTime,
+        at_most: usize,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Posts, with the seed's collection operations.
@@ -324,6 +335,10 @@ impl SessionStore for Store {
 
     async fn list_for_user(&self, user_id: ObjectId) -> Result<Vec<SessionRecord>, StoreError> {
         dispatch!(self, s => s.list_for_user(user_id))
+    }
+
+    async fn delete_expired(&self, now: DateTime, at_most: usize) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_expired(now, at_most))
     }
 }
 

@@ -25,7 +25,7 @@
 //! | users | `{email: 1}` unique, partial on `{email: {$type: "string"}}` | one account per email, many without |
 //! | sessions | `_id` (the id hash) | unique by construction, MongoDB indexes `_id` itself |
 //! | sessions | `{user_id: 1}` | "log out everywhere" |
-//! | sessions | `{expireAt: 1}`, `expireAfterSeconds: 0` | TTL: the server deletes expired sessions (about once a minute) |
+//! | sessions | `{expireAt: 1}`, `expireAfterSeconds: 0` | TTL: the server deletes expired sessions (about once a minute); where the server refuses TTL indexes (FerretDB), a plain index on `expireAt` for the [`sweep`](super::sweep) |
 //! | posts | `{author: 1, created_at: -1}` | a user's posts, newest first |
 //! | posts | `{created_at: -1}` | the front page |
 //!
@@ -237,8 +237,21 @@ impl MongoStore {
                 return Err(e);
             }
             // Some MongoDB-compatible servers (FerretDB among them) refuse TTL indexes.
-            // Sessions stay correct: every read checks both expiries.
-            tracing::warn!(error = %e, "the database refused the sessions TTL index; expired sessions will not be purged by it");
+            // Sessions stay correct (every read checks both expiries), and the sweep
+            // deletes expired ones; it finds them through a plain index instead.
+            tracing::info!(error = %e, "the database refused the sessions TTL index; the sweep alone deletes expired sessions");
+            if let Err(e) = self
+                .sessions
+                .create_index(index(doc! { "expireAt": 1 }, "expire_at", plain()))
+                .await
+            {
+                let e = map_error(e);
+                if e.is_unavailable() {
+                    return Err(e);
+                }
+                // Without it the sweep still works, by a scan: slower, never wrong.
+                tracing::warn!(error = %e, "no index on sessions.expireAt; the sweep will scan");
+            }
         }
 
         self.posts
@@ -500,6 +513,37 @@ impl SessionStore for MongoStore {
             records.push(from_document(doc)?);
         }
         Ok(records)
+    }
+
+    async fn delete_expired(&self, now: DateTime, at_most: usize) -> Result<u64, StoreError> {
+        self.ready().await?;
+        // MongoDB's deleteMany has no limit, so a batch is the ids of the `at_most` soonest
+        // expired, then one delete by id. A session that slid forward between the two (a
+        // touch) is not expired any more; the delete checks again, so it survives.
+        let expired = doc! { "expireAt": { "$lte": now } };
+        let mut cursor = self
+            .sessions
+            .find(expired.clone())
+            .sort(doc! { "expireAt": 1 })
+            .limit(i64::try_from(at_most).unwrap_or(i64::MAX))
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(map_error)?;
+        let mut ids = Vec::new();
+        while cursor.advance().await.map_err(map_error)? {
+            let id = cursor
+                .current()
+                .get_str("_id")
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            ids.push(id.to_string());
+        }
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut batch = expired;
+        batch.insert("_id", doc! { "$in": ids });
+        let result = self.sessions.delete_many(batch).await.map_err(map_error)?;
+        Ok(result.deleted_count)
     }
 }
 

@@ -64,7 +64,7 @@ pub struct Changed<'a> {
     /// Users whose record was written.
     pub user: Option<ObjectId>,
     /// Users one of whose sessions was created, written or deleted.
-    pub sessions_of: Option<ObjectId>,
+    pub sessions_of: &'a [ObjectId],
 }
 
 impl RecordCache {
@@ -133,8 +133,8 @@ impl RecordCache {
         if let Some(id) = changed.user {
             maps.users.remove(&id);
         }
-        if let Some(id) = changed.sessions_of {
-            maps.user_sessions.remove(&id);
+        for id in changed.sessions_of {
+            maps.user_sessions.remove(id);
         }
     }
 }
@@ -195,7 +195,7 @@ mod tests {
         cache.remember_user_sessions(seen, bob, &[session("b", bob)]);
         cache.forget(&Changed {
             sessions: &["a"],
-            sessions_of: Some(alice),
+            sessions_of: &[alice],
             ..Changed::default()
         });
         assert_eq!(cache.session("a"), None);
