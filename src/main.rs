@@ -10,11 +10,12 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
-use groundup::app::{App, AppConfig, LoginLimits};
+use groundup::app::{App, AppConfig};
 use groundup::http::Limits;
 use groundup::server::Server;
 use groundup::session::hash_pool::HashLimits;
 use groundup::session::manager::SessionPolicy;
+use groundup::session::throttle::LoginLimits;
 use groundup::session::token::{self, TokenKey};
 use groundup::store::sweep::{self, Sweeper};
 use groundup::store::{self, StoreChoice, StoreConfig};
@@ -51,9 +52,16 @@ struct Args {
     /// Login attempts allowed per client address in each window.
     #[arg(long, env = "GROUNDUP_LOGIN_PER_ADDRESS", default_value_t = LoginLimits::default().per_address)]
     login_per_address: usize,
-    /// The login throttle's sliding window, in seconds.
+    /// The sliding window of the two limits above, in seconds.
     #[arg(long, env = "GROUNDUP_LOGIN_WINDOW", default_value_t = LoginLimits::default().window.as_secs())]
     login_window: u64,
+    /// Login attempts allowed per client address in each pace window: the
+    /// pace one address may keep.
+    #[arg(long, env = "GROUNDUP_LOGIN_ADDRESS_PACE", default_value_t = LoginLimits::default().address_pace)]
+    login_address_pace: usize,
+    /// The pace window, in seconds.
+    #[arg(long, env = "GROUNDUP_LOGIN_PACE_WINDOW", default_value_t = LoginLimits::default().pace_window.as_secs())]
+    login_pace_window: u64,
     /// How often expired sessions are deleted, in seconds (the first sweep runs at start).
     #[arg(long, env = "GROUNDUP_SESSION_SWEEP_EVERY", default_value_t = sweep::DEFAULT_EVERY.as_secs(),
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -115,6 +123,8 @@ async fn main() -> ExitCode {
         per_account: args.login_per_account,
         per_address: args.login_per_address,
         window: Duration::from_secs(args.login_window),
+        address_pace: args.login_address_pace,
+        pace_window: Duration::from_secs(args.login_pace_window),
     };
     if let Some(workers) = args.hash_workers {
         config.hashing = HashLimits::with_workers(workers.into());
@@ -128,6 +138,8 @@ async fn main() -> ExitCode {
         per_account = config.logins.per_account,
         per_address = config.logins.per_address,
         window_s = config.logins.window.as_secs(),
+        address_pace = config.logins.address_pace,
+        pace_window_s = config.logins.pace_window.as_secs(),
         "password hashing and login limits"
     );
     match TokenKey::from_env() {

@@ -16,12 +16,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use bson::{Bson, Document};
 use common::RawResponse;
 use common::fixture::{Fixture, create_post as create, logged_in as account};
-use groundup::app::{AppConfig, LoginLimits};
+use groundup::app::AppConfig;
+use groundup::session::throttle::LoginLimits;
 use groundup::store::{FindOptions, PostFilter, PostStore, SessionStore, UserStore};
 
 const PASSWORD: &str = "correct horse battery";
@@ -323,7 +322,8 @@ fn config() -> AppConfig {
         logins: LoginLimits {
             per_account: 10_000,
             per_address: 10_000,
-            window: Duration::from_secs(60),
+            address_pace: 10_000,
+            ..LoginLimits::default()
         },
         ..AppConfig::new().unwrap()
     }

@@ -12,10 +12,20 @@ mod common;
 use common::fixture::Fixture;
 use groundup::app::AppConfig;
 use groundup::session::password;
+use groundup::session::throttle::LoginLimits;
 
 #[tokio::test]
 async fn unknown_account_costs_one_full_argon2_hash_like_a_known_one() {
-    let fixture = Fixture::embedded(AppConfig::new().unwrap()).await;
+    // Two wrong logins in a row from one address: faster than the default
+    // pace (one failure per address every two seconds) lets through.
+    let config = AppConfig {
+        logins: LoginLimits {
+            address_pace: 2,
+            ..LoginLimits::default()
+        },
+        ..AppConfig::new().unwrap()
+    };
+    let fixture = Fixture::embedded(config).await;
     let mut browser = fixture.browser();
     let account = r#"{"username":"ada","password":"correct horse battery"}"#;
     assert_eq!(

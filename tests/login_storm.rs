@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use common::fixture::Fixture;
 use common::{Client, RawResponse};
-use groundup::app::{AppConfig, LoginLimits};
+use groundup::app::AppConfig;
 use groundup::session::hash_pool::HashLimits;
 use groundup::session::password::{BLOCKS_PER_HASH, blocks_filled};
+use groundup::session::throttle::LoginLimits;
 use tokio::net::TcpSocket;
 use tokio::sync::{Barrier, Mutex};
 
@@ -34,12 +35,15 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 
 const PASSWORD: &str = "correct horse battery";
 
+/// Limits for a case; the per-address pace is left out of the way (set to
+/// the per-address limit) except where a case is about it.
 fn config(per_account: usize, per_address: usize, workers: usize, queue: usize) -> AppConfig {
     AppConfig {
         logins: LoginLimits {
             per_account,
             per_address,
-            window: Duration::from_secs(15 * 60),
+            address_pace: per_address,
+            ..LoginLimits::default()
         },
         hashing: HashLimits { workers, queue },
         ..AppConfig::new().unwrap()
@@ -217,6 +221,30 @@ on_both_stores! {
             let mut other = connect_from(address(0), fixture.server.addr).await;
             other.send(&login("/api/login", "user0", "guess guess")).await;
             assert_eq!(other.response().await.status, 401);
+        }
+    )
+
+    one_address_is_held_to_its_pace(
+        AppConfig::new().unwrap(),
+        |fixture| {
+            let _serial = SERIAL.lock().await;
+            let defaults = LoginLimits::default();
+            let guesses = (0..20)
+                .map(|n| (Ipv4Addr::LOCALHOST, login("/api/login", &format!("user{n}"), "guess guess")))
+                .collect();
+            let responses = storm(fixture.server.addr, guesses).await;
+            let counts = tally(&responses);
+            assert_eq!(
+                counts,
+                Tally {
+                    unauthorized: defaults.address_pace,
+                    throttled: 20 - defaults.address_pace,
+                    ..Tally::default()
+                }
+            );
+            for refused in responses.iter().filter(|r| r.status == 429) {
+                assert!(retry_after(refused) <= defaults.pace_window.as_secs());
+            }
         }
     )
 

@@ -37,7 +37,7 @@ use crate::http::{Method, RequestHead, Response};
 use crate::server::{Request, Service};
 use crate::session::hash_pool::{HashLimits, HashPool};
 use crate::session::manager::SessionPolicy;
-use crate::session::throttle::LoginThrottle;
+use crate::session::throttle::{LoginLimits, LoginThrottle};
 use crate::session::token::{self, TokenKey};
 use crate::store::Store;
 use router::{Endpoint, Routing};
@@ -46,29 +46,6 @@ use router::{Endpoint, Routing};
 /// that ended it early (400, 401, 403, 404, 503…). Both are responses; the
 /// split only lets handlers stop at the first refusal with `?`.
 pub type Reply = Result<Response, Response>;
-
-/// Login-attempt limits. An attempt counts from the moment it is made;
-/// a successful one is given back (see [`crate::session::throttle`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoginLimits {
-    /// Attempts allowed per account within `window`.
-    pub per_account: usize,
-    /// Attempts allowed per client address within `window`: higher, since
-    /// many people can share one address behind a NAT.
-    pub per_address: usize,
-    /// The sliding window.
-    pub window: Duration,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        LoginLimits {
-            per_account: 5,
-            per_address: 50,
-            window: Duration::from_secs(15 * 60),
-        }
-    }
-}
 
 /// How the application behaves.
 #[derive(Debug, Clone)]
@@ -120,11 +97,10 @@ impl App {
     ///
     /// When the password workers cannot be started.
     pub fn new(store: Arc<Store>, config: AppConfig) -> std::io::Result<App> {
-        let logins = &config.logins;
         Ok(App {
             store,
             policy: config.sessions,
-            throttle: LoginThrottle::new(logins.per_account, logins.per_address, logins.window),
+            throttle: LoginThrottle::new(&config.logins),
             hash_pool: HashPool::start(&config.hashing)?,
             token_key: config.token_key,
             token_lifetime: config.token_lifetime,

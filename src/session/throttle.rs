@@ -4,9 +4,10 @@
 //! nothing against someone guessing through the login form. A [`Throttle`]
 //! counts attempts per key inside a sliding window and, past a limit, refuses
 //! further ones (429 with `Retry-After`) until the oldest leaves the window.
-//! A login passes two ([`LoginThrottle`]): one keyed by the account
-//! (guessing one user's password from many addresses) and one by the client
-//! address (one address trying many users).
+//! A login passes three ([`LoginThrottle`]): one keyed by the account
+//! (guessing one user's password from many addresses), one by the client
+//! address (one address trying many users), and a short one by the address
+//! that sets the pace one address may keep (see [`LoginLimits`]).
 //!
 //! # Attempts are counted before they are checked
 //!
@@ -168,54 +169,108 @@ impl Throttle {
     }
 }
 
-/// The two throttles a login passes: one per account, one per client address.
+/// How many login attempts are allowed, and over what time.
+///
+/// Only attempts that fail keep counting (a success gives its place back),
+/// so people who type their password right never meet these limits, however
+/// many of them share one address behind a NAT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginLimits {
+    /// Attempts per account within `window`: what stops guessing one
+    /// user's password, from however many addresses.
+    pub per_account: usize,
+    /// Attempts per client address within `window`: higher, since many
+    /// people can share one address. What caps a botnet: its addresses ×
+    /// this, per window.
+    pub per_address: usize,
+    /// The sliding window of the two limits above.
+    pub window: Duration,
+    /// Attempts per client address within `pace_window`: the pace one
+    /// address may keep. Without it, an address that sends its next guess
+    /// the moment the last is answered takes the place in the hashing queue
+    /// it has just freed, before anyone else has a chance, and a few hundred
+    /// such addresses keep every place to themselves for as long as they go
+    /// on, while real users meet a full queue at every try. With one attempt
+    /// per address every two seconds, a freed place goes to whoever comes
+    /// next, so a real user's chance is its share of the arrivals (measured:
+    /// `benches/run`, scenario `storm`). A person who mistypes needs longer
+    /// than that to type again.
+    pub address_pace: usize,
+    /// The sliding window of `address_pace`.
+    pub pace_window: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            per_account: 5,
+            per_address: 50,
+            window: Duration::from_secs(15 * 60),
+            address_pace: 1,
+            pace_window: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The throttles a login passes: per account, per client address, and the
+/// address's short-term pace.
 #[derive(Debug)]
 pub struct LoginThrottle {
     account: Throttle,
     address: Throttle,
+    address_pace: Throttle,
 }
 
-/// A login's two reserved attempts, until the password check says how they
-/// end.
+/// A login's reserved attempts, until the password check says how they end.
 #[derive(Debug)]
 #[must_use = "say how the attempt ended: failed, succeeded or not_checked"]
 pub struct LoginAttempt<'a> {
     throttle: &'a LoginThrottle,
     account: Attempt,
     address: Attempt,
+    address_pace: Attempt,
 }
 
 impl LoginThrottle {
-    /// `per_account` attempts per account and `per_address` per client
-    /// address, in any `window`.
-    pub fn new(per_account: usize, per_address: usize, window: Duration) -> LoginThrottle {
+    /// The throttles for `limits`.
+    pub fn new(limits: &LoginLimits) -> LoginThrottle {
         LoginThrottle {
-            account: Throttle::new(per_account, window),
-            address: Throttle::new(per_address, window),
+            account: Throttle::new(limits.per_account, limits.window),
+            address: Throttle::new(limits.per_address, limits.window),
+            address_pace: Throttle::new(limits.address_pace, limits.pace_window),
         }
     }
 
-    /// Reserves one attempt against the account and one against the address,
-    /// or neither.
+    /// Reserves one attempt against each limit, or none.
     ///
     /// # Errors
     ///
-    /// The wait, when either is at its limit.
+    /// The wait, when any of them is reached.
     pub fn reserve(
         &self,
         account: &str,
         address: IpAddr,
         now: Instant,
     ) -> Result<LoginAttempt<'_>, Duration> {
+        let address = address.to_string();
         let account = self.account.reserve(account, now)?;
-        match self.address.reserve(&address.to_string(), now) {
-            Ok(address) => Ok(LoginAttempt {
+        let by_address = match self.address.reserve(&address, now) {
+            Ok(attempt) => attempt,
+            Err(wait) => {
+                self.account.release(account);
+                return Err(wait);
+            }
+        };
+        match self.address_pace.reserve(&address, now) {
+            Ok(address_pace) => Ok(LoginAttempt {
                 throttle: self,
                 account,
-                address,
+                address: by_address,
+                address_pace,
             }),
             Err(wait) => {
                 self.account.release(account);
+                self.address.release(by_address);
                 Err(wait)
             }
         }
@@ -223,14 +278,15 @@ impl LoginThrottle {
 }
 
 impl LoginAttempt<'_> {
-    /// A wrong password (or no such account): both attempts keep counting.
+    /// A wrong password (or no such account): every attempt keeps counting.
     pub fn failed(self) {}
 
-    /// The right password: the address's attempt is given back, and the
+    /// The right password: the address's attempts are given back, and the
     /// account's earlier failures are forgotten with it.
     pub fn succeeded(self) {
         self.throttle.account.clear(&self.account.key);
         self.throttle.address.release(self.address);
+        self.throttle.address_pace.release(self.address_pace);
     }
 
     /// The password was never checked (the hashing queue was full, the
@@ -238,6 +294,7 @@ impl LoginAttempt<'_> {
     pub fn not_checked(self) {
         self.throttle.account.release(self.account);
         self.throttle.address.release(self.address);
+        self.throttle.address_pace.release(self.address_pace);
     }
 }
 
@@ -348,6 +405,76 @@ mod tests {
             throttle.lock().len() <= 1000,
             "the table stays within its bound"
         );
+    }
+
+    fn login_throttle(per_account: usize, per_address: usize, pace: usize) -> LoginThrottle {
+        LoginThrottle::new(&LoginLimits {
+            per_account,
+            per_address,
+            window: MINUTE,
+            address_pace: pace,
+            pace_window: Duration::from_secs(10),
+        })
+    }
+
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn a_refusal_by_one_limit_leaves_the_others_untouched() {
+        let throttle = login_throttle(1, 5, 5);
+        let now = Instant::now();
+        throttle.reserve("ada", HOME, now).unwrap().failed();
+        // Refused by the account: the address's limits must not count it.
+        for _ in 0..10 {
+            assert!(throttle.reserve("ada", HOME, now).is_err());
+        }
+        for n in 0..4 {
+            throttle
+                .reserve(&format!("user{n}"), HOME, now)
+                .unwrap()
+                .failed();
+        }
+        assert!(
+            throttle.reserve("user9", HOME, now).is_err(),
+            "five failures from HOME"
+        );
+    }
+
+    #[test]
+    fn the_pace_frees_up_before_the_long_window_does() {
+        let throttle = login_throttle(100, 50, 3);
+        let start = Instant::now();
+        for n in 0..3 {
+            throttle
+                .reserve(&format!("u{n}"), HOME, start)
+                .unwrap()
+                .failed();
+        }
+        assert_eq!(
+            throttle.reserve("u3", HOME, start).unwrap_err(),
+            Duration::from_secs(10)
+        );
+        let later = start + Duration::from_secs(10);
+        throttle.reserve("u3", HOME, later).unwrap().failed();
+    }
+
+    #[test]
+    fn a_success_gives_back_the_address_places_and_clears_the_account() {
+        let throttle = login_throttle(2, 2, 2);
+        let now = Instant::now();
+        throttle.reserve("ada", HOME, now).unwrap().failed();
+        throttle.reserve("ada", HOME, now).unwrap().succeeded();
+        // The account is clear, and the address has one failure, not two.
+        throttle.reserve("ada", HOME, now).unwrap().failed();
+        assert!(throttle.reserve("bob", HOME, now).is_err());
+    }
+
+    #[test]
+    fn an_attempt_never_checked_counts_nowhere() {
+        let throttle = login_throttle(1, 1, 1);
+        let now = Instant::now();
+        throttle.reserve("ada", HOME, now).unwrap().not_checked();
+        throttle.reserve("ada", HOME, now).unwrap().failed();
     }
 
     #[test]

@@ -43,7 +43,9 @@ const { chromium } = await import('playwright-core');
 
 /** Starts groundup on a free port; resolves to { base, stop }. */
 async function startServer(dataDir) {
-  const child = spawn(BINARY, ['--listen', '127.0.0.1:0', '--data-dir', dataDir], {
+  // A pace window of 5 s rather than 2: the step that retries too soon must
+  // reach the server within the window however slow the browser is today.
+  const child = spawn(BINARY, ['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--login-pace-window', '5'], {
     env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -235,6 +237,22 @@ try {
     await submit(page, 'form.card button', /\/login\?next=/);
     assert.equal(await flash(page), 'Wrong username or password.');
     assert.equal(await sessionCookie(), undefined);
+  });
+
+  await step('the right password at once is paced; after the wait the page names, it works', async () => {
+    // One failure per address per pace window (5 s here): an address
+    // retrying sooner is told to wait, even with the right password, which
+    // cannot be known before it is checked.
+    await page.goto(`${base}/login`);
+    await page.fill('input[name=identifier]', 'ada');
+    await page.fill('input[name=password]', PASSWORD);
+    await submit(page, 'form.card button', /\/login\?next=/);
+    const note = await flash(page);
+    const wait = note.match(/^Too many login attempts\. Wait (\d+) s and try again\.$/);
+    assert.ok(wait, `a pacing note, not ${JSON.stringify(note)}`);
+    assert.equal(await sessionCookie(), undefined);
+    await screenshot(page, 'paced');
+    await new Promise((resolve) => setTimeout(resolve, Number(wait[1]) * 1000));
   });
 
   await step('log in → 303 → me; the jar holds an HttpOnly, SameSite=Lax session', async () => {
