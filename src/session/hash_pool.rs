@@ -17,8 +17,9 @@
 //!                     ──► …        │ (`workers` threads, fixed)
 //! ```
 //!
-//! - **Memory** spent on hashing is `workers` × 19 MiB, allocated when the
-//!   workers start and reused for every hash, whatever the load.
+//! - **Memory** spent on hashing is at most `workers` × 19 MiB, whatever the
+//!   load: each worker allocates its 19 MiB at its first hash and reuses them
+//!   for every hash after.
 //! - **CPU**: at most `workers` cores hash at once; the async workers that
 //!   serve connections are never blocked by it, so `/health` and every other
 //!   route keep answering during a storm of logins.

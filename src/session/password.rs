@@ -93,15 +93,16 @@ impl std::fmt::Debug for Workspace {
 }
 
 impl Workspace {
-    /// A workspace sized for our parameters (19 MiB). The pages are the
-    /// operating system's zeroed ones until the first hash writes them.
+    /// A workspace whose memory is allocated by its first hash (19 MiB for
+    /// our parameters) and kept from then on: a server whose workers never
+    /// hash holds none of it.
     ///
     /// # Errors
     ///
     /// [`PasswordError::Random`] when no salt can be drawn for the dummy hash.
     pub fn new() -> Result<Workspace, PasswordError> {
         Ok(Workspace {
-            blocks: vec![Block::default(); our_params().block_count()],
+            blocks: Vec::new(),
             dummy: dummy_hash()?,
         })
     }
@@ -181,9 +182,10 @@ impl Workspace {
         Ok(Output::new(output).map_err(|_| PasswordError::Hash)? == expected)
     }
 
-    /// Runs Argon2 over this workspace's memory, growing it first if a stored
-    /// hash asks for more than our parameters do (hashes made before the
-    /// parameters were lowered; ours never do).
+    /// Runs Argon2 over this workspace's memory, allocating it first if this
+    /// hash needs more than the workspace has: on the first hash, or for a
+    /// stored hash made with more memory than our parameters ask for (from
+    /// before the parameters were lowered).
     fn fill(
         &mut self,
         algorithm: Algorithm,
@@ -257,6 +259,14 @@ mod tests {
         let ours = workspace.hash("pw 2").unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(argon2.verify_password(b"pw 2", &parsed).is_ok());
+    }
+
+    #[test]
+    fn a_workspace_holds_memory_only_once_it_has_hashed() {
+        let mut workspace = Workspace::new().unwrap();
+        assert!(workspace.blocks.is_empty());
+        workspace.hash("pw").unwrap();
+        assert_eq!(workspace.blocks.len(), our_params().block_count());
     }
 
     #[test]
