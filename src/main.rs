@@ -11,7 +11,8 @@ use clap::{Parser, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 use groundup::app::{App, AppConfig};
-use groundup::http::Limits;
+use groundup::http::forwarded::Cidr;
+use groundup::http::{Limits, TrustedProxies};
 use groundup::server::Server;
 use groundup::session::hash_pool::HashLimits;
 use groundup::session::manager::SessionPolicy;
@@ -38,6 +39,15 @@ struct Args {
     /// `Secure` and the `__Host-` prefix so browsers keep it without TLS.
     #[arg(long)]
     dev: bool,
+    /// A reverse proxy whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` headers
+    /// are believed: an address or ADDRESS/PREFIX, repeatable (environment: comma-separated).
+    /// From any other peer those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GROUNDUP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<Cidr>,
     /// Password hashes run at once, each in its own 19 MiB (default: the
     /// available parallelism).
     #[arg(long, env = "GROUNDUP_HASH_WORKERS", value_parser = clap::value_parser!(u16).range(1..))]
@@ -166,8 +176,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if !args.trusted_proxies.is_empty() {
+        let blocks: Vec<String> = args.trusted_proxies.iter().map(Cidr::to_string).collect();
+        tracing::info!(proxies = %blocks.join(", "), "forwarding headers are believed from these proxies only");
+    }
+    let proxies = TrustedProxies::new(args.trusted_proxies);
     let server = match Server::bind(args.listen, app, Limits::default()).await {
-        Ok(server) => server,
+        Ok(server) => server.trust_proxies(proxies),
         Err(error) => {
             tracing::error!(address = %args.listen, %error, "cannot listen");
             return ExitCode::FAILURE;

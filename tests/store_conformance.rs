@@ -18,10 +18,12 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime, Document, doc};
+use groundup::store::attempts::{AttemptKind, AttemptStore, Reservation, Rule};
 use groundup::store::sweep::Sweeper;
 use groundup::store::{
-    FindOptions, NewPost, NewUser, Operator, PostFilter, PostSort, PostStore, SessionRecord,
-    SessionStore, Store, StoreError, Update, UpdateFailure, UpdateOutcome, UserStore,
+    FindOptions, Identity, NewPost, NewUser, Operator, PostFilter, PostSort, PostStore,
+    SessionRecord, SessionStore, Store, StoreError, Update, UpdateFailure, UpdateOutcome,
+    UserStore,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -215,7 +217,12 @@ fn session(
 ) -> SessionRecord {
     SessionRecord {
         id_hash: id_hash.into(),
-        user_id,
+        user: Identity {
+            id: user_id,
+            username: format!("user{}", user_id.to_hex()),
+            email: None,
+            created_at: t(0),
+        },
         created_at: from_now(created),
         last_seen: from_now(created),
         idle_expires_at: from_now(idle),
@@ -514,6 +521,110 @@ mod cases {
         assert_eq!(later.deleted, 8, "{later:?}");
         drop(sweeper);
         assert_eq!(s.delete_all_for_user(user, None).await.unwrap(), 1);
+    }
+
+    // --- login attempts ----------------------------------------------------------------
+    //
+    // MongoDB counts attempts for every server that shares it; the embedded store is one
+    // process's, whose memory already holds the whole count, so it counts nothing and never
+    // refuses (see `store::attempts`). Each case states both.
+
+    fn counts_attempts(s: &Store) -> bool {
+        !matches!(s, Store::Embedded(_))
+    }
+
+    fn rule(limit: usize) -> Rule {
+        Rule {
+            limit,
+            window: Duration::from_secs(600),
+        }
+    }
+
+    async fn reserve(s: &Store, key: &str, limit: usize) -> Reservation {
+        s.reserve_attempt(AttemptKind::Account, key, rule(limit))
+            .await
+            .unwrap()
+    }
+
+    pub async fn attempts_are_refused_at_the_limit_until_given_back(s: Arc<Store>) {
+        let mut reserved = Vec::new();
+        for _ in 0..3 {
+            match reserve(&s, "ada", 3).await {
+                Reservation::Reserved(attempt) => reserved.push(attempt),
+                refused => panic!("below the limit: {refused:?}"),
+            }
+        }
+        match reserve(&s, "ada", 3).await {
+            Reservation::Refused { wait } => {
+                assert!(counts_attempts(&s));
+                assert!(wait > Duration::ZERO && wait <= Duration::from_secs(600));
+            }
+            Reservation::Reserved(_) => assert!(!counts_attempts(&s), "a fourth of three"),
+        }
+        // Other keys, and the other kind, are counted apart.
+        assert!(matches!(
+            reserve(&s, "bob", 3).await,
+            Reservation::Reserved(_)
+        ));
+        let address = s
+            .reserve_attempt(AttemptKind::Address, "ada", rule(3))
+            .await
+            .unwrap();
+        assert!(matches!(address, Reservation::Reserved(_)));
+        // One given back makes room for one.
+        s.release_attempt(reserved.pop().unwrap()).await.unwrap();
+        assert!(matches!(
+            reserve(&s, "ada", 3).await,
+            Reservation::Reserved(_)
+        ));
+        if counts_attempts(&s) {
+            assert!(matches!(
+                reserve(&s, "ada", 3).await,
+                Reservation::Refused { .. }
+            ));
+        }
+        // Clearing forgets them all.
+        s.clear_attempts(reserved.pop().unwrap()).await.unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                reserve(&s, "ada", 3).await,
+                Reservation::Reserved(_)
+            ));
+        }
+    }
+
+    pub async fn attempts_reserved_at_once_never_pass_the_limit(s: Arc<Store>) {
+        let barrier = Arc::new(tokio::sync::Barrier::new(40));
+        let tries: Vec<_> = (0..40)
+            .map(|_| {
+                let (s, barrier) = (Arc::clone(&s), Arc::clone(&barrier));
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    matches!(reserve(&s, "storm", 5).await, Reservation::Reserved(_))
+                })
+            })
+            .collect();
+        let mut reserved = 0;
+        for attempt in tries {
+            reserved += usize::from(attempt.await.unwrap());
+        }
+        let expected = if counts_attempts(&s) { 5 } else { 40 };
+        assert_eq!(reserved, expected);
+    }
+
+    pub async fn expired_attempt_counts_are_swept(s: Arc<Store>) {
+        let short = Rule {
+            limit: 1,
+            window: Duration::from_millis(1),
+        };
+        let _counted = s
+            .reserve_attempt(AttemptKind::Address, "10.0.0.1", short)
+            .await
+            .unwrap();
+        let later = from_now(60);
+        let swept = s.delete_expired_attempts(later, 10).await.unwrap();
+        assert_eq!(swept, u64::from(counts_attempts(&s)));
+        assert_eq!(s.delete_expired_attempts(later, 10).await.unwrap(), 0);
     }
 
     pub async fn session_list_is_live_and_oldest_first(s: Arc<Store>) {
@@ -1621,6 +1732,9 @@ conformance! {
     expired_sessions_are_deleted_in_batches_soonest_first,
     a_touched_session_is_not_swept_at_its_old_expiry,
     the_sweep_runs_at_start_and_on_its_schedule,
+    attempts_are_refused_at_the_limit_until_given_back,
+    attempts_reserved_at_once_never_pass_the_limit,
+    expired_attempt_counts_are_swept,
     session_duplicate_hash_is_duplicate,
     reads_after_writes_see_the_writes,
     insert_one_then_find_one,

@@ -21,6 +21,7 @@
 //! current password) it is 403. Every response here carries
 //! `Cache-Control: no-store`: none of it may sit in a shared cache.
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use bson::oid::ObjectId;
@@ -33,11 +34,12 @@ use crate::app::csrf::{self, CsrfError};
 use crate::app::fields::{FieldError, Fields};
 use crate::http::{Response, Status};
 use crate::server::Request;
-use crate::session::hash_pool::HashError;
+use crate::session::hash_pool::{HashError, Ticket};
 use crate::session::id::SessionId;
 use crate::session::manager::{self, ActiveSession, Lookup, SessionError};
 use crate::session::password::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
-use crate::store::{NewUser, SessionRecord, SessionStore, StoreError, User, UserStore};
+use crate::session::throttle::{self, LoginAttempt};
+use crate::store::{Identity, NewUser, SessionRecord, SessionStore, StoreError, User, UserStore};
 
 /// Usernames are 3 to 32 of these characters, stored lowercased, so
 /// `Ada` and `ada` are one account and look-alike names stay rare.
@@ -122,7 +124,7 @@ pub async fn require_session(app: &App, request: &Request) -> Result<ActiveSessi
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The user.
-    pub user: User,
+    pub user: Identity,
 }
 
 /// Authenticates a state-changing API request, by either of two means:
@@ -145,7 +147,9 @@ pub async fn authenticate(app: &App, request: &Request) -> Result<Principal, Res
     let session = require_session(app, request).await?;
     csrf::check_session(&request.head, &session.record.csrf_token, None)
         .map_err(CsrfError::into_response)?;
-    Ok(Principal { user: session.user })
+    Ok(Principal {
+        user: session.record.user,
+    })
 }
 
 /// The 401 for a bad `Authorization` header, in RFC 6750's words.
@@ -171,7 +175,7 @@ async fn authenticate_bearer(app: &App, authorization: &[u8]) -> Result<Principa
         ObjectId::parse_str(&claims.sub).map_err(|_| invalid_token("invalid token subject"))?;
     // The signature proves who the token was issued to; the account must
     // still exist (a deleted user's tokens die with it).
-    match app.store.user_by_id(user_id).await {
+    match app.store.identity_by_id(user_id).await {
         Ok(Some(user)) => Ok(Principal { user }),
         Ok(None) => Err(invalid_token("the token's user no longer exists")),
         Err(error) => Err(store_failure(&error)),
@@ -210,7 +214,7 @@ pub async fn token(app: &App, request: &Request) -> Response {
     }
 }
 
-fn user_json(user: &User) -> UserBody<'_> {
+fn user_json(user: &Identity) -> UserBody<'_> {
     UserBody {
         id: user.id.to_hex(),
         username: &user.username,
@@ -238,14 +242,15 @@ struct MeBody<'a> {
     csrf_token: &'a str,
 }
 
-/// The `session` part of [`MeBody`].
+/// The `session` part of [`MeBody`]. Everything here is on the session record itself, so
+/// answering costs the one read that checked the cookie. (How many other sessions the user
+/// has would cost a second query on every call; the `/me` page shows it, the API does not.)
 #[derive(Serialize)]
 struct SessionBody {
     created_at: String,
     last_seen: String,
     idle_expires_at: String,
     absolute_expires_at: String,
-    other_sessions: usize,
 }
 
 /// A stored time as RFC 3339 text, in UTC.
@@ -257,6 +262,17 @@ fn rfc3339(time: bson::DateTime) -> String {
 fn retry_after_seconds(wait: Duration) -> u64 {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     seconds.max(1)
+}
+
+impl From<throttle::Refused> for Refusal {
+    fn from(refused: throttle::Refused) -> Refusal {
+        match refused {
+            throttle::Refused::Wait(wait) => Refusal::Throttled {
+                retry_after: retry_after_seconds(wait),
+            },
+            throttle::Refused::Store(error) => Refusal::from_store(&error),
+        }
+    }
 }
 
 impl From<HashError> for Refusal {
@@ -461,7 +477,7 @@ pub async fn register(app: &App, request: &Request) -> Response {
         Err(response) => return response,
     };
     match create_account(app, registration).await {
-        Ok(user) => Response::json(Status::CREATED, &user_json(&user))
+        Ok(user) => Response::json(Status::CREATED, &user_json(&user.identity()))
             .header("location", "/api/me")
             .header("cache-control", "no-store"),
         Err(refusal) => refusal.into_response(),
@@ -528,21 +544,47 @@ impl Credentials {
 /// A login that worked: the user and their new session.
 #[derive(Debug)]
 pub struct LoggedIn {
-    /// Who logged in.
-    pub user: User,
     /// The new session's id, for the cookie.
     pub id: SessionId,
-    /// The new session's record (its CSRF token, its expiries).
+    /// The new session's record: who logged in, its CSRF token, its expiries.
     pub record: SessionRecord,
+}
+
+/// Everything a password check needs before it runs, cheapest refusal first: the attempt
+/// counted in memory (429 at once), a place in the hashing queue (503 at once), then the
+/// attempt counted in the store where the store is shared (see
+/// [`throttle`](crate::session::throttle)).
+///
+/// # Errors
+///
+/// [`Refusal::Throttled`], [`Refusal::Busy`], or `Failed` when the store fails (503).
+async fn begin_attempt<'a>(
+    app: &'a App,
+    account: &str,
+    address: IpAddr,
+) -> Result<(LoginAttempt<'a>, Ticket), Refusal> {
+    let local = app
+        .throttle
+        .reserve(account, address, Instant::now())
+        .map_err(|wait| Refusal::Throttled {
+            retry_after: retry_after_seconds(wait),
+        })?;
+    let ticket = match app.hash_pool.admit() {
+        Ok(ticket) => ticket,
+        Err(busy) => {
+            local.not_checked();
+            return Err(busy.into());
+        }
+    };
+    let attempt = local.count_in(&app.store).await?;
+    Ok((attempt, ticket))
 }
 
 /// Checks credentials, for a login or a token: throttled per account and per
 /// address, and in the same Argon2 work whether or not the account exists.
 ///
-/// The order is the cheapest refusal first: the throttle (in memory), then a
-/// place in the hashing pool, and only then the store and Argon2. The
-/// attempt is reserved before the password is checked, so parallel guesses
-/// cannot outrun the limit (see [`throttle`](crate::session::throttle)).
+/// The attempt is reserved before the password is checked ([`begin_attempt`]),
+/// so parallel guesses cannot outrun the limit.
 ///
 /// # Errors
 ///
@@ -557,23 +599,11 @@ async fn check_credentials(
         identifier,
         password,
     } = credentials;
-    let attempt = app
-        .throttle
-        .reserve(&identifier, request.peer.ip(), Instant::now())
-        .map_err(|wait| Refusal::Throttled {
-            retry_after: retry_after_seconds(wait),
-        })?;
-    let ticket = match app.hash_pool.admit() {
-        Ok(ticket) => ticket,
-        Err(busy) => {
-            attempt.not_checked();
-            return Err(busy.into());
-        }
-    };
+    let (attempt, ticket) = begin_attempt(app, &identifier, request.client.address).await?;
     let user = match app.store.user_by_identifier(&identifier).await {
         Ok(user) => user,
         Err(error) => {
-            attempt.not_checked();
+            attempt.not_checked().await;
             return Err(Refusal::from_store(&error));
         }
     };
@@ -584,13 +614,13 @@ async fn check_credentials(
     let verified = match ticket.verify(password, stored_hash).await {
         Ok(verified) => verified,
         Err(error) => {
-            attempt.not_checked();
+            attempt.not_checked().await;
             return Err(error.into());
         }
     };
     match (verified, user) {
         (true, Some(user)) => {
-            attempt.succeeded();
+            attempt.succeeded().await;
             Ok(user)
         }
         _ => {
@@ -620,8 +650,8 @@ pub async fn log_in(
     {
         let _ = manager::end(&app.store, &previous).await;
     }
-    match manager::start(&app.store, &app.policy, user.id).await {
-        Ok((id, record)) => Ok(LoggedIn { user, id, record }),
+    match manager::start(&app.store, &app.policy, user.identity()).await {
+        Ok((id, record)) => Ok(LoggedIn { id, record }),
         Err(error) => Err(Refusal::Failed(failure(&error))),
     }
 }
@@ -634,9 +664,9 @@ pub async fn login(app: &App, request: &Request) -> Response {
         Err(response) => return response,
     };
     match log_in(app, request, credentials).await {
-        Ok(LoggedIn { user, id, record }) => Response::json(
+        Ok(LoggedIn { id, record }) => Response::json(
             Status::OK,
-            &json!({ "user": user_json(&user), "csrf_token": record.csrf_token }),
+            &json!({ "user": user_json(&record.user), "csrf_token": record.csrf_token }),
         )
         .header("set-cookie", app.policy.set_cookie(&id))
         .header("cache-control", "no-store"),
@@ -671,7 +701,7 @@ fn session_csrf(request: &Request, session: &ActiveSession) -> Result<(), Respon
 ///
 /// The store failure's response.
 pub async fn other_sessions(app: &App, session: &ActiveSession) -> Result<usize, Response> {
-    match app.store.list_for_user(session.user.id).await {
+    match app.store.list_for_user(session.record.user.id).await {
         Ok(sessions) => Ok(sessions.len().saturating_sub(1)),
         Err(error) => Err(store_failure(&error)),
     }
@@ -683,21 +713,16 @@ pub async fn me(app: &App, request: &Request) -> Response {
         Ok(session) => session,
         Err(response) => return response,
     };
-    let others = match other_sessions(app, &session).await {
-        Ok(others) => others,
-        Err(response) => return response,
-    };
     let record = &session.record;
     Response::json(
         Status::OK,
         &MeBody {
-            user: user_json(&session.user),
+            user: user_json(&record.user),
             session: SessionBody {
                 created_at: rfc3339(record.created_at),
                 last_seen: rfc3339(record.last_seen),
                 idle_expires_at: rfc3339(record.idle_expires_at),
                 absolute_expires_at: rfc3339(record.absolute_expires_at),
-                other_sessions: others,
             },
             csrf_token: &record.csrf_token,
         },
@@ -738,7 +763,11 @@ pub async fn logout_all(app: &App, request: &Request) -> Response {
     if let Err(response) = session_csrf(request, &session) {
         return response;
     }
-    match app.store.delete_all_for_user(session.user.id, None).await {
+    match app
+        .store
+        .delete_all_for_user(session.record.user.id, None)
+        .await
+    {
         Ok(ended) => logged_out(app, &json!({ "sessions_ended": ended })),
         Err(error) => store_failure(&error),
     }
@@ -774,25 +803,28 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
     }
     // A wrong current password is a guess like a wrong login, by someone
     // holding the session: it counts against the same account.
-    let attempt =
-        match app
-            .throttle
-            .reserve(&session.user.username, request.peer.ip(), Instant::now())
-        {
-            Ok(attempt) => attempt,
-            Err(wait) => {
-                let retry_after = retry_after_seconds(wait);
-                return Refusal::Throttled { retry_after }.into_response();
-            }
-        };
-    let stored = session.user.password_hash.clone();
-    let changed = match app.hash_pool.admit() {
-        Ok(ticket) => ticket.change(current, stored, new).await,
-        Err(busy) => Err(busy),
+    let begun = begin_attempt(app, &session.record.user.username, request.client.address).await;
+    let (attempt, ticket) = match begun {
+        Ok(begun) => begun,
+        Err(refusal) => return refusal.into_response(),
     };
-    let new_hash = match changed {
+    // The session carries no password hash (see `Identity`): this is the one endpoint
+    // that reads it.
+    let user_id = session.record.user.id;
+    let stored = match app.store.user_by_id(user_id).await {
+        Ok(Some(user)) => user.password_hash,
+        Ok(None) => {
+            attempt.not_checked().await;
+            return unauthorized(app, true);
+        }
         Err(error) => {
-            attempt.not_checked();
+            attempt.not_checked().await;
+            return store_failure(&error);
+        }
+    };
+    let new_hash = match ticket.change(current, stored, new).await {
+        Err(error) => {
+            attempt.not_checked().await;
             return Refusal::from(error).into_response();
         }
         Ok(None) => {
@@ -801,11 +833,10 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
                 .header("cache-control", "no-store");
         }
         Ok(Some(hash)) => {
-            attempt.succeeded();
+            attempt.succeeded().await;
             hash
         }
     };
-    let user_id = session.user.id;
     let ended = match app.store.set_password_hash(user_id, &new_hash).await {
         Ok(_) => app.store.delete_all_for_user(user_id, None).await,
         Err(error) => return store_failure(&error),
@@ -814,7 +845,7 @@ pub async fn change_password(app: &App, request: &Request) -> Response {
         Ok(ended) => ended,
         Err(error) => return store_failure(&error),
     };
-    match manager::start(&app.store, &app.policy, user_id).await {
+    match manager::start(&app.store, &app.policy, session.record.user).await {
         Ok((id, record)) => Response::json(
             Status::OK,
             &json!({ "sessions_ended": ended, "csrf_token": record.csrf_token }),

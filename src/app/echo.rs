@@ -2,8 +2,9 @@
 //!
 //! This is the tool for the curl and netcat experiments in the README: send
 //! anything, and see the method, the target split into path and query, the
-//! header fields in the order they arrived, the cookies split into pairs, and the body after
-//! its framing (Content-Length or chunked) was taken off.
+//! header fields in the order they arrived, the cookies split into pairs, the body after
+//! its framing (Content-Length or chunked) was taken off, and who sent it: the TCP peer,
+//! and the client, which differ when the peer is a trusted proxy (`--trusted-proxy`).
 //!
 //! ```text
 //! POST /echo?q=1 HTTP/1.1                  HTTP/1.1 200 OK
@@ -15,7 +16,10 @@
 //!                                           "version":"HTTP/1.1",
 //!                                           "headers":[["Host","localhost"],…],
 //!                                           "cookies":[],"trailers":[],
-//!                                           "body_length":5,"body":"hello"}
+//!                                           "body_length":5,"body":"hello",
+//!                                           "peer":"127.0.0.1:50312",
+//!                                           "client":{"address":"127.0.0.1",
+//!                                                     "scheme":"http"}}
 //! ```
 
 use serde::Serialize;
@@ -40,6 +44,16 @@ struct Echo<'a> {
     body_length: usize,
     /// The body when it is UTF-8 text; `null` otherwise.
     body: Option<&'a str>,
+    /// The other end of the TCP connection.
+    peer: String,
+    /// Who the request is from, as the throttle and the logs see it.
+    client: EchoClient,
+}
+
+#[derive(Serialize)]
+struct EchoClient {
+    address: String,
+    scheme: &'static str,
 }
 
 /// Answers with the request as JSON.
@@ -64,6 +78,11 @@ pub fn show(request: &Request) -> Response {
         trailers: fields(&request.trailers),
         body_length: request.body.len(),
         body: std::str::from_utf8(&request.body).ok(),
+        peer: request.peer.to_string(),
+        client: EchoClient {
+            address: request.client.address.to_string(),
+            scheme: request.client.scheme.as_str(),
+        },
     };
     match serde_json::to_vec(&echo) {
         Ok(json) => Response::json_bytes(Status::OK, json),

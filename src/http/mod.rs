@@ -14,12 +14,14 @@
 //! 2. [`body`]: Content-Length and chunked bodies.
 //! 3. [`response`]: status, header fields and body framing on the way out.
 //! 4. [`cookie`]: the `Cookie` and `Set-Cookie` fields.
-//! 5. [`error`] and [`limits`]: what can go wrong, and every bound we enforce.
-//! 6. [`token`]: the one character class the grammar keeps reusing.
+//! 5. [`forwarded`]: who the client is when a trusted proxy stands between.
+//! 6. [`error`] and [`limits`]: what can go wrong, and every bound we enforce.
+//! 7. [`token`]: the one character class the grammar keeps reusing.
 
 pub mod body;
 pub mod cookie;
 pub mod error;
+pub mod forwarded;
 pub mod limits;
 pub mod request;
 pub mod response;
@@ -27,6 +29,7 @@ pub mod token;
 
 pub use body::BodyDecoder;
 pub use error::ParseError;
+pub use forwarded::{Client, Scheme, TrustedProxies};
 pub use limits::Limits;
 pub use request::{
     Expectation, Framing, Header, Headers, Method, Parsed, RequestHead, Version, parse_head,

@@ -41,8 +41,9 @@ use tokio::time::{Instant, Sleep, timeout, timeout_at};
 
 use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
 use crate::http::{
-    Body, BodyAborted, BodyDecoder, BodyStream, Expectation, Framing, Headers, Limits, Method,
-    ParseError, Parsed, RequestHead, Response, ResponseFraming, Status, Version, parse_head_into,
+    Body, BodyAborted, BodyDecoder, BodyStream, Client, Expectation, Framing, Headers, Limits,
+    Method, ParseError, Parsed, RequestHead, Response, ResponseFraming, Status, TrustedProxies,
+    Version, parse_head_into,
 };
 use crate::server::date;
 use crate::server::service::{Request, Service};
@@ -79,13 +80,18 @@ pub async fn serve<S: Service>(
     peer: SocketAddr,
     service: Arc<S>,
     limits: Arc<Limits>,
+    proxies: Arc<TrustedProxies>,
     shutdown: watch::Receiver<bool>,
 ) {
+    // A peer that is not a trusted proxy is the client of every request on
+    // the connection; only a proxy's requests each say whom they are for.
+    let proxies = proxies.trusts(peer.ip()).then_some(proxies);
     let mut connection = Connection {
         stream,
         peer,
         service,
         limits,
+        proxies,
         shutdown,
         read_buf: Vec::new(),
         read_pos: 0,
@@ -104,6 +110,8 @@ struct Connection<S> {
     peer: SocketAddr,
     service: Arc<S>,
     limits: Arc<Limits>,
+    /// The trusted proxies, when the peer is one of them.
+    proxies: Option<Arc<TrustedProxies>>,
     /// Turns true when the server starts shutting down: we finish the request
     /// in hand, say `connection: close`, and stop.
     shutdown: watch::Receiver<bool>,
@@ -164,6 +172,7 @@ impl<S: Service> Connection<S> {
             body: Vec::new(),
             trailers: Headers::default(),
             peer: self.peer,
+            client: Client::direct(self.peer.ip()),
         };
         // The paths a connection takes at most once, or only when something
         // is wrong (reject, refuse, linger, a streamed body), are boxed where
@@ -174,7 +183,12 @@ impl<S: Service> Connection<S> {
         let next = loop {
             let waits = (stopping.as_mut(), idle.as_mut());
             let next = match self.read_head(&mut request.head, waits).await {
-                Ok(true) => self.exchange(&mut request).await,
+                Ok(true) => {
+                    if let Some(proxies) = &self.proxies {
+                        request.client = forwarded_client(proxies, self.peer, &request.head);
+                    }
+                    self.exchange(&mut request).await
+                }
                 Ok(false) => Next::Abort,
                 Err(error) => Box::pin(self.reject(error.status(), &error.to_string())).await,
             };
@@ -608,6 +622,17 @@ impl std::fmt::Display for HeadError {
             HeadError::TimedOut => f.write_str("request head timed out"),
         }
     }
+}
+
+/// The client a trusted proxy forwarded a request for; the proxy itself, with a debug
+/// line, when its headers cannot be read (an odd header is not the client's fault).
+fn forwarded_client(proxies: &TrustedProxies, peer: SocketAddr, head: &RequestHead) -> Client {
+    proxies
+        .client(peer.ip(), &head.headers)
+        .unwrap_or_else(|(client, error)| {
+            tracing::debug!(%peer, %error, "unreadable forwarding header from a trusted proxy");
+            client
+        })
 }
 
 /// Why a body could not be read.

@@ -27,7 +27,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
-use crate::http::{Limits, Response, Status, Version};
+use crate::http::{Limits, Response, Status, TrustedProxies, Version};
 use crate::server::service::Service;
 use crate::server::{conn, date};
 
@@ -39,6 +39,8 @@ pub struct Server<S> {
     listener: TcpListener,
     service: Arc<S>,
     limits: Arc<Limits>,
+    /// Whose forwarding headers are believed; nobody's unless configured.
+    proxies: Arc<TrustedProxies>,
 }
 
 impl<S: Service> Server<S> {
@@ -53,7 +55,15 @@ impl<S: Service> Server<S> {
             listener,
             service: Arc::new(service),
             limits: Arc::new(limits),
+            proxies: Arc::default(),
         })
+    }
+
+    /// Believes `Forwarded` / `X-Forwarded-*` from these proxies (and only these).
+    #[must_use]
+    pub fn trust_proxies(mut self, proxies: TrustedProxies) -> Server<S> {
+        self.proxies = Arc::new(proxies);
+        self
     }
 
     /// The address the server listens on.
@@ -99,9 +109,10 @@ impl<S: Service> Server<S> {
             let _ = stream.set_nodelay(true);
             let service = Arc::clone(&self.service);
             let limits = Arc::clone(&self.limits);
+            let proxies = Arc::clone(&self.proxies);
             let stop = stop_receiver.clone();
             tokio::spawn(async move {
-                conn::serve(stream, peer, service, limits, stop).await;
+                conn::serve(stream, peer, service, limits, proxies, stop).await;
                 drop(permit);
             });
         }

@@ -15,7 +15,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use crate::http::{Headers, RequestHead, Response};
+use crate::http::{Client, Headers, RequestHead, Response};
 
 /// A request whose body has been read in full.
 #[derive(Debug)]
@@ -26,8 +26,11 @@ pub struct Request {
     pub body: Vec<u8>,
     /// The trailer fields of a chunked body.
     pub trailers: Headers,
-    /// The address of the client's end of the connection.
+    /// The address of the other end of the connection: the client, or a proxy.
     pub peer: SocketAddr,
+    /// The client: the peer, or, when the peer is a trusted proxy, the client it forwarded
+    /// for (see [`crate::http::forwarded`]).
+    pub client: Client,
 }
 
 /// An application the server can serve.

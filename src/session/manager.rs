@@ -4,7 +4,8 @@
 //! ```text
 //! login ──► start(): new random id ──► store keeps sha256(id) + expiries
 //!            └─► Set-Cookie: __Host-session=<id>; Path=/; Secure; HttpOnly; SameSite=Lax
-//! request ─► resolve(): Cookie → id → sha256 → store.load → alive? → user
+//! request ─► resolve(): Cookie → id → sha256 → store.load → alive? (one read: the
+//!            │          session carries a copy of its user's public fields)
 //!            └─► touch() when the idle expiry should slide (at most once a minute)
 //! logout ──► end(): store.delete + Set-Cookie with Max-Age=0
 //! ```
@@ -16,12 +17,11 @@
 use std::time::Duration;
 
 use bson::DateTime;
-use bson::oid::ObjectId;
 
 use crate::http::RequestHead;
 use crate::http::cookie::{self, LimitError, SameSite, SetCookie};
 use crate::session::id::{SessionId, random_token};
-use crate::store::{SessionRecord, SessionStore, Store, StoreError, User, UserStore};
+use crate::store::{Identity, SessionRecord, SessionStore, Store, StoreError};
 
 /// How sessions behave: lifetimes and the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +95,8 @@ impl SessionPolicy {
 pub struct ActiveSession {
     /// The id from the cookie.
     pub id: SessionId,
-    /// The stored record.
+    /// The stored record, its user ([`SessionRecord::user`]) included.
     pub record: SessionRecord,
-    /// Its user.
-    pub user: User,
 }
 
 /// What the request's cookie amounts to.
@@ -133,7 +131,7 @@ fn now_plus(now: DateTime, duration: Duration) -> DateTime {
     DateTime::from_millis(now.timestamp_millis().saturating_add(millis))
 }
 
-/// Starts a session for `user_id` with a new random id.
+/// Starts a session for `user` with a new random id.
 ///
 /// # Errors
 ///
@@ -141,14 +139,14 @@ fn now_plus(now: DateTime, duration: Duration) -> DateTime {
 pub async fn start(
     store: &Store,
     policy: &SessionPolicy,
-    user_id: ObjectId,
+    user: Identity,
 ) -> Result<(SessionId, SessionRecord), SessionError> {
     let id = SessionId::generate().map_err(|_| SessionError::Random)?;
     let csrf_token = random_token().map_err(|_| SessionError::Random)?;
     let now = DateTime::now();
     let record = SessionRecord {
         id_hash: id.storage_key(),
-        user_id,
+        user,
         created_at: now,
         last_seen: now,
         idle_expires_at: now_plus(now, policy.idle),
@@ -180,10 +178,6 @@ pub async fn resolve(
     let Some(mut record) = store.load(&id.storage_key()).await? else {
         return Ok(Lookup::Invalid);
     };
-    let Some(user) = store.user_by_id(record.user_id).await? else {
-        store.delete(&record.id_hash).await?;
-        return Ok(Lookup::Invalid);
-    };
     let now = DateTime::now();
     let since_touch = now.timestamp_millis() - record.last_seen.timestamp_millis();
     if u128::try_from(since_touch).unwrap_or(0) >= policy.touch_every.as_millis() {
@@ -193,7 +187,7 @@ pub async fn resolve(
             return Ok(Lookup::Invalid);
         }
     }
-    Ok(Lookup::Active(Box::new(ActiveSession { id, record, user })))
+    Ok(Lookup::Active(Box::new(ActiveSession { id, record })))
 }
 
 /// Ends one session.

@@ -11,7 +11,7 @@
 //! 3. [`hash_pool`]: password hashing as a bounded resource: fixed workers,
 //!    a bounded queue, 503 past it;
 //! 4. [`throttle`]: login attempts counted per account and per address,
-//!    reserved before the password is checked;
+//!    reserved before the password is checked, over [`sliding_window`];
 //! 5. [`manager`]: start, resolve and end a session; the cookie's attributes;
 //! 6. [`token`]: the stateless alternative, a signed token nobody stores,
 //!    and what it cannot do (be revoked).
@@ -20,5 +20,6 @@ pub mod hash_pool;
 pub mod id;
 pub mod manager;
 pub mod password;
+pub mod sliding_window;
 pub mod throttle;
 pub mod token;

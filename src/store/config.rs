@@ -7,7 +7,8 @@
 //! | database | `GROUNDUP_DB` | `groundup` |
 //! | embedded data directory | `--data-dir` | `./groundup-data` |
 //!
-//! The collection names are fixed: [`USERS`], [`SESSIONS`], [`POSTS`]. The embedded store
+//! The collection names are fixed: [`USERS`], [`SESSIONS`], [`POSTS`], and on MongoDB
+//! [`LOGIN_ATTEMPTS`]. The embedded store
 //! uses the database name for its file, `<data-dir>/<database>.redb`, so `GROUNDUP_DB`
 //! means the same thing for both backends.
 //!
@@ -24,6 +25,8 @@ pub const USERS: &str = "users";
 pub const SESSIONS: &str = "sessions";
 /// The collection or table holding posts.
 pub const POSTS: &str = "posts";
+/// The MongoDB collection counting login attempts (the embedded store counts them in memory).
+pub const LOGIN_ATTEMPTS: &str = "login_attempts";
 
 /// The environment variable naming the MongoDB deployment.
 pub const MONGODB_URI: &str = "MONGODB_URI";

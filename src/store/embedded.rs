@@ -41,11 +41,13 @@
 //! [`SessionStore::delete_expired`] reads the expired ones off its front, a batch per write
 //! transaction, however large the table; the [`sweep`](super::sweep) task calls it.
 //!
-//! **Format versions.** `meta` records which layout the file has. A file without it is
-//! version 1 (before `sessions_by_expiry`); opening one builds the index from the sessions and
-//! records version 2, in one write transaction, so a crash midway leaves the old file,
-//! which the next open upgrades again. A file from a newer groundup is refused rather than
-//! misread.
+//! **Format versions.** `meta` records which layout the file has: 1 (no `meta` table yet),
+//! 2 (`sessions_by_expiry` added), 3 (each session carries a copy of its user, see
+//! [`Identity`](super::Identity)). Opening an older file brings it up to date in the same
+//! write transaction that creates the tables: sessions get their user copied in (a session
+//! whose user is gone is deleted), the expiry index is built, the version recorded. A crash
+//! midway leaves the old file, which the next open upgrades again. A file from a newer
+//! groundup is refused rather than misread.
 //!
 //! **Sorting** needs to see every matching post before the first can be returned. The
 //! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
@@ -64,14 +66,15 @@ use redb::{
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use super::attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule, Slot};
 use super::config::{POSTS, SESSIONS, USERS};
 use super::cursor::{CHANNEL_DEPTH, PostCursor};
 use super::models::to_document;
 use super::query::{FindOptions, PostFilter, after_matches};
 use super::record_cache::{Changed, Generation, RecordCache};
 use super::{
-    NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateOutcome,
-    User, UserStore, update_engine,
+    Identity, NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update,
+    UpdateOutcome, User, UserStore, update_engine,
 };
 
 const USERS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(USERS);
@@ -87,7 +90,7 @@ const POSTS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(POSTS);
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout this code reads and writes (see "Format versions").
-const FORMAT_VERSION: u64 = 2;
+const FORMAT_VERSION: u64 = 3;
 /// The layout of a file that has no `meta` table: before `sessions_by_expiry`.
 const FIRST_FORMAT: u64 = 1;
 
@@ -181,7 +184,12 @@ impl EmbeddedStore {
             txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
             txn.open_table(POSTS_TABLE).map_err(backend)?;
             if found < FORMAT_VERSION {
-                index_session_expiry(&txn)?;
+                if found < 3 {
+                    copy_users_into_sessions(&txn)?;
+                }
+                if found < 2 {
+                    index_session_expiry(&txn)?;
+                }
                 txn.open_table(META)
                     .map_err(backend)?
                     .insert("format", FORMAT_VERSION)
@@ -344,6 +352,11 @@ impl UserStore for EmbeddedStore {
         )
     }
 
+    async fn identity_by_id(&self, id: ObjectId) -> Result<Option<Identity>, StoreError> {
+        let user = self.user_by_id(id).await?;
+        Ok(user.as_ref().map(User::identity))
+    }
+
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         self.read(|db| user_by_index(db, USERS_BY_USERNAME, username))
     }
@@ -432,6 +445,56 @@ fn index_session_expiry(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Format 2 → 3: each session gets a copy of its user in place of the bare `user_id`; a
+/// session whose user no longer exists is deleted, with its index entries.
+fn copy_users_into_sessions(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let mut sessions = txn.open_table(SESSIONS_TABLE).map_err(backend)?;
+    let users = txn.open_table(USERS_TABLE).map_err(backend)?;
+    let mut rewritten = Vec::new();
+    let mut orphans = Vec::new();
+    for entry in sessions.iter().map_err(backend)? {
+        let (hash, bytes) = entry.map_err(backend)?;
+        let mut doc = decode(bytes.value())?;
+        let Ok(user_id) = doc.get_object_id("user_id") else {
+            continue; // already in the new shape
+        };
+        match get_record::<&[u8], User>(&users, user_id.bytes().as_slice())? {
+            Some(user) => {
+                doc.remove("user_id");
+                doc.insert("user", to_document(&user.identity())?);
+                rewritten.push((hash.value().to_owned(), encode(&doc)?));
+            }
+            None => {
+                let expires = doc
+                    .get_datetime("idle_expires_at")
+                    .ok()
+                    .zip(doc.get_datetime("absolute_expires_at").ok())
+                    .map(|(idle, absolute)| (*idle).min(*absolute));
+                orphans.push((hash.value().to_owned(), user_id, expires));
+            }
+        }
+    }
+    for (hash, bytes) in &rewritten {
+        sessions
+            .insert(hash.as_str(), bytes.as_slice())
+            .map_err(backend)?;
+    }
+    let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
+    let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
+    for (hash, user_id, expires) in &orphans {
+        sessions.remove(hash.as_str()).map_err(backend)?;
+        by_user
+            .remove(user_id.bytes().as_slice(), hash.as_str())
+            .map_err(backend)?;
+        if let Some(expires) = expires {
+            by_expiry
+                .remove((expires.timestamp_millis(), hash.as_str()))
+                .map_err(backend)?;
+        }
+    }
+    Ok(())
+}
+
 /// Removes a session from the table and both of its indexes; the removed record, if there
 /// was one.
 fn remove_session(
@@ -446,7 +509,7 @@ fn remove_session(
     drop(removed);
     let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
     by_user
-        .remove(record.user_id.bytes().as_slice(), id_hash)
+        .remove(record.user.id.bytes().as_slice(), id_hash)
         .map_err(backend)?;
     let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
     by_expiry.remove(expiry_key(&record)).map_err(backend)?;
@@ -475,7 +538,7 @@ impl SessionStore for EmbeddedStore {
                     .map_err(backend)?;
                 let mut by_user = txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
                 by_user
-                    .insert(record.user_id.bytes().as_slice(), record.id_hash.as_str())
+                    .insert(record.user.id.bytes().as_slice(), record.id_hash.as_str())
                     .map_err(backend)?;
                 let mut by_expiry = txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
                 by_expiry.insert(expiry_key(&record), ()).map_err(backend)?;
@@ -483,7 +546,7 @@ impl SessionStore for EmbeddedStore {
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&record.id_hash],
-                sessions_of: &[record.user_id],
+                sessions_of: &[record.user.id],
                 ..Changed::default()
             });
             Ok(())
@@ -534,7 +597,7 @@ impl SessionStore for EmbeddedStore {
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&update.id_hash],
-                sessions_of: &[update.user_id],
+                sessions_of: &[update.user.id],
                 ..Changed::default()
             });
             Ok(touched)
@@ -547,7 +610,7 @@ impl SessionStore for EmbeddedStore {
         self.blocking(move |db, cache| {
             let txn = begin_write(db)?;
             // The user whose session this was, if there was one.
-            let owner = remove_session(&txn, &id_hash)?.map(|record| record.user_id);
+            let owner = remove_session(&txn, &id_hash)?.map(|record| record.user.id);
             txn.commit().map_err(backend)?;
             cache.forget(&Changed {
                 sessions: &[&id_hash],
@@ -641,7 +704,7 @@ impl SessionStore for EmbeddedStore {
             let mut owners = Vec::new();
             for hash in &expired {
                 if let Some(record) = remove_session(&txn, hash)? {
-                    owners.push(record.user_id);
+                    owners.push(record.user.id);
                 }
             }
             txn.commit().map_err(backend)?;
@@ -654,6 +717,31 @@ impl SessionStore for EmbeddedStore {
             Ok(u64::try_from(expired.len()).unwrap_or(u64::MAX))
         })
         .await
+    }
+}
+
+/// One process owns the file, so its memory's count is the whole count: nothing to add here
+/// (see [`attempts`](super::attempts)).
+impl AttemptStore for EmbeddedStore {
+    async fn reserve_attempt(
+        &self,
+        _: AttemptKind,
+        _: &str,
+        _: Rule,
+    ) -> Result<Reservation, StoreError> {
+        Ok(Reservation::Reserved(Reserved(Slot::Uncounted)))
+    }
+
+    async fn release_attempt(&self, _: Reserved) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, _: Reserved) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn delete_expired_attempts(&self, _: DateTime, _: usize) -> Result<u64, StoreError> {
+        Ok(0)
     }
 }
 

@@ -54,6 +54,7 @@ use std::future::Future;
 use bson::oid::ObjectId;
 use bson::{DateTime, Document};
 
+pub mod attempts;
 mod compare;
 pub mod config;
 mod cursor;
@@ -67,10 +68,11 @@ pub mod sweep;
 pub mod update;
 mod update_engine;
 
+use attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule};
 pub use config::{Backend, StoreChoice, StoreConfig};
 pub use cursor::PostCursor;
 pub use error::{StoreError, UpdateFailure};
-pub use models::{NewPost, NewUser, Post, SessionRecord, UpdateOutcome, User};
+pub use models::{Identity, NewPost, NewUser, Post, SessionRecord, UpdateOutcome, User};
 pub use query::{FindOptions, PostFilter, PostSort};
 pub use update::{Operator, Update, UpdateOp};
 
@@ -88,6 +90,13 @@ pub trait UserStore {
         &self,
         id: ObjectId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// The user with this id without the password hash: what a bearer token's request needs.
+    /// MongoDB leaves the hash out of the reply (a projection), so it never crosses the wire.
+    fn identity_by_id(
+        &self,
+        id: ObjectId,
+    ) -> impl Future<Output = Result<Option<Identity>, StoreError>> + Send;
 
     /// The user with exactly this username, if any.
     fn user_by_username(
@@ -291,6 +300,10 @@ impl UserStore for Store {
         dispatch!(self, s => s.user_by_id(id))
     }
 
+    async fn identity_by_id(&self, id: ObjectId) -> Result<Option<Identity>, StoreError> {
+        dispatch!(self, s => s.identity_by_id(id))
+    }
+
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         dispatch!(self, s => s.user_by_username(username))
     }
@@ -339,6 +352,33 @@ impl SessionStore for Store {
 
     async fn delete_expired(&self, now: DateTime, at_most: usize) -> Result<u64, StoreError> {
         dispatch!(self, s => s.delete_expired(now, at_most))
+    }
+}
+
+impl AttemptStore for Store {
+    async fn reserve_attempt(
+        &self,
+        kind: AttemptKind,
+        key: &str,
+        rule: Rule,
+    ) -> Result<Reservation, StoreError> {
+        dispatch!(self, s => s.reserve_attempt(kind, key, rule))
+    }
+
+    async fn release_attempt(&self, attempt: Reserved) -> Result<(), StoreError> {
+        dispatch!(self, s => s.release_attempt(attempt))
+    }
+
+    async fn clear_attempts(&self, attempt: Reserved) -> Result<(), StoreError> {
+        dispatch!(self, s => s.clear_attempts(attempt))
+    }
+
+    async fn delete_expired_attempts(
+        &self,
+        now: DateTime,
+        at_most: usize,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.delete_expired_attempts(now, at_most))
     }
 }
 

@@ -33,6 +33,39 @@ pub struct User {
     pub created_at: DateTime,
 }
 
+impl User {
+    /// The user without the password hash: what a request acting for them needs.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            id: self.id,
+            username: self.username.clone(),
+            email: self.email.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Who a signed-in request acts for: a user's public fields, without the password hash.
+///
+/// A session keeps a copy of it ([`SessionRecord::user`]), so that checking a session cookie
+/// is one read of one document, not one for the session and another for its user. The copy
+/// cannot go stale: nothing changes a user's name or email, and the one change that
+/// matters to sessions, a new password, ends them all. (An endpoint that renamed users
+/// would have to update their sessions in the same breath.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The user's `_id`.
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// See [`User::username`].
+    pub username: String,
+    /// See [`User::email`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// See [`User::created_at`].
+    pub created_at: DateTime,
+}
+
 /// What a caller supplies to create a [`User`]; the store assigns the id and the time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUser {
@@ -53,8 +86,9 @@ pub struct SessionRecord {
     /// Hex SHA-256 of the cookie's session id; the primary key (`_id`), hence unique.
     #[serde(rename = "_id")]
     pub id_hash: String,
-    /// The signed-in user.
-    pub user_id: ObjectId,
+    /// The signed-in user, copied at login (see [`Identity`]): a sub-document
+    /// `user: {_id, username, email, created_at}`, indexed on `user._id`.
+    pub user: Identity,
     /// When the session was created (at login).
     pub created_at: DateTime,
     /// The last request that used it (moved by [`touch`](super::SessionStore::touch)).
@@ -242,11 +276,4 @@ pub struct UpdateOutcome {
 /// Converts a typed record into its stored document.
 pub(crate) fn to_document<T: Serialize>(value: &T) -> Result<Document, StoreError> {
     bson::to_document(value).map_err(|e| StoreError::Backend(format!("encoding a record: {e}")))
-}
-
-/// Converts a stored document back into a typed record.
-pub(crate) fn from_document<T: serde::de::DeserializeOwned>(
-    doc: Document,
-) -> Result<T, StoreError> {
-    bson::from_document(doc).map_err(|e| StoreError::Decode(e.to_string()))
 }

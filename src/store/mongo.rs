@@ -24,8 +24,10 @@
 //! | users | `{username: 1}` unique | one account per name |
 //! | users | `{email: 1}` unique, partial on `{email: {$type: "string"}}` | one account per email, many without |
 //! | sessions | `_id` (the id hash) | unique by construction, MongoDB indexes `_id` itself |
-//! | sessions | `{user_id: 1}` | "log out everywhere" |
+//! | sessions | `{"user._id": 1}` | "log out everywhere" (a session keeps a copy of its user, [`Identity`](super::Identity)) |
 //! | sessions | `{expireAt: 1}`, `expireAfterSeconds: 0` | TTL: the server deletes expired sessions (about once a minute); where the server refuses TTL indexes (FerretDB), a plain index on `expireAt` for the [`sweep`](super::sweep) |
+//! | login_attempts | `_id` (kind, window, key) | one count per key and window (see [`attempts`](super::attempts)) |
+//! | login_attempts | `{expireAt: 1}`, TTL as for sessions | old windows go |
 //! | posts | `{author: 1, created_at: -1}` | a user's posts, newest first |
 //! | posts | `{created_at: -1}` | the front page |
 //!
@@ -49,13 +51,14 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use tokio::sync::Mutex;
 
-use super::config::{POSTS, SESSIONS, USERS};
+use super::attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule, Slot};
+use super::config::{LOGIN_ATTEMPTS, POSTS, SESSIONS, USERS};
 use super::cursor::PostCursor;
-use super::models::{from_document, to_document};
+use super::models::to_document;
 use super::query::{FindOptions, PostFilter, after_to_mongo};
 use super::{
-    NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update, UpdateFailure,
-    UpdateOutcome, User, UserStore,
+    Identity, NewPost, NewUser, PostStore, SessionRecord, SessionStore, StoreError, Update,
+    UpdateFailure, UpdateOutcome, User, UserStore,
 };
 
 /// Server-selection and connect timeout unless the URI says otherwise.
@@ -69,10 +72,20 @@ pub const MONITOR_INTERVAL: Duration = Duration::from_secs(1);
 pub struct MongoStore {
     /// The driver's handle; it owns the connection pool and server monitoring.
     client: Client,
-    /// The collections, as untyped documents: the models convert themselves.
+    /// The collections. Writes go through documents (a session's document has an
+    /// `expireAt` its record does not); the reads every request makes are typed, so the
+    /// driver deserializes straight from the reply's bytes, with no `Document` between.
     users: Collection<Document>,
     sessions: Collection<Document>,
+    /// `users` read as [`User`].
+    typed_users: Collection<User>,
+    /// `users` read as [`Identity`], for reads that leave the password hash out.
+    identities: Collection<Identity>,
+    /// `sessions` read as [`SessionRecord`].
+    typed_sessions: Collection<SessionRecord>,
     posts: Collection<Document>,
+    /// Login attempt counts (see [`attempts`](super::attempts)).
+    login_attempts: Collection<Document>,
     /// `host:port` list and database name for [`describe`](Self::describe) (no credentials).
     description: String,
     /// True once the indexes exist: the fast path, checked without locking.
@@ -115,7 +128,11 @@ impl MongoStore {
         let store = MongoStore {
             users: db.collection(USERS),
             sessions: db.collection(SESSIONS),
+            typed_users: db.collection(USERS),
+            identities: db.collection(USERS),
+            typed_sessions: db.collection(SESSIONS),
             posts: db.collection(POSTS),
+            login_attempts: db.collection(LOGIN_ATTEMPTS),
             client,
             description: format!(
                 "MongoDB at {}, database {database}, collections {USERS}, {SESSIONS}, {POSTS}",
@@ -187,10 +204,6 @@ impl MongoStore {
     }
 
     async fn create_indexes(&self) -> Result<(), StoreError> {
-        let index = |keys: Document, name: &str, mut options: IndexOptions| {
-            options.name = Some(name.to_string());
-            IndexModel::builder().keys(keys).options(options).build()
-        };
         let plain = IndexOptions::default;
         let unique = || IndexOptions::builder().unique(true).build();
 
@@ -223,36 +236,11 @@ impl MongoStore {
         }
 
         self.sessions
-            .create_index(index(doc! { "user_id": 1 }, "user_id", plain()))
+            .create_index(index(doc! { "user._id": 1 }, "session_user", plain()))
             .await
             .map_err(map_error)?;
-        let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
-        if let Err(e) = self
-            .sessions
-            .create_index(index(doc! { "expireAt": 1 }, "expire_at_ttl", ttl))
-            .await
-        {
-            let e = map_error(e);
-            if e.is_unavailable() {
-                return Err(e);
-            }
-            // Some MongoDB-compatible servers (FerretDB among them) refuse TTL indexes.
-            // Sessions stay correct (every read checks both expiries), and the sweep
-            // deletes expired ones; it finds them through a plain index instead.
-            tracing::info!(error = %e, "the database refused the sessions TTL index; the sweep alone deletes expired sessions");
-            if let Err(e) = self
-                .sessions
-                .create_index(index(doc! { "expireAt": 1 }, "expire_at", plain()))
-                .await
-            {
-                let e = map_error(e);
-                if e.is_unavailable() {
-                    return Err(e);
-                }
-                // Without it the sweep still works, by a scan: slower, never wrong.
-                tracing::warn!(error = %e, "no index on sessions.expireAt; the sweep will scan");
-            }
-        }
+        expiry_index(&self.sessions).await?;
+        expiry_index(&self.login_attempts).await?;
 
         self.posts
             .create_index(index(
@@ -271,9 +259,82 @@ impl MongoStore {
 
     async fn find_user(&self, filter: Document) -> Result<Option<User>, StoreError> {
         self.ready().await?;
-        let found = self.users.find_one(filter).await.map_err(map_error)?;
-        found.map(from_document).transpose()
+        self.typed_users.find_one(filter).await.map_err(map_error)
     }
+}
+
+/// Names an index.
+fn index(keys: Document, name: &str, mut options: IndexOptions) -> IndexModel {
+    options.name = Some(name.to_string());
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// A TTL index on `expireAt`, so the server deletes what has expired; where the server
+/// refuses TTL indexes (FerretDB), a plain one, so the [`sweep`](super::sweep) that deletes
+/// instead finds them fast. Without either, the sweep still works, by a scan.
+async fn expiry_index(collection: &Collection<Document>) -> Result<(), StoreError> {
+    let ttl = IndexOptions::builder().expire_after(Duration::ZERO).build();
+    let Err(refused) = collection
+        .create_index(index(doc! { "expireAt": 1 }, "expire_at_ttl", ttl))
+        .await
+    else {
+        return Ok(());
+    };
+    let refused = map_error(refused);
+    if refused.is_unavailable() {
+        return Err(refused);
+    }
+    tracing::info!(collection = collection.name(), error = %refused, "the database refused a TTL index; the sweep alone deletes what expired");
+    if let Err(e) = collection
+        .create_index(index(
+            doc! { "expireAt": 1 },
+            "expire_at",
+            IndexOptions::default(),
+        ))
+        .await
+    {
+        let e = map_error(e);
+        if e.is_unavailable() {
+            return Err(e);
+        }
+        tracing::warn!(collection = collection.name(), error = %e, "no index on expireAt; the sweep will scan");
+    }
+    Ok(())
+}
+
+/// Deletes up to `at_most` documents of `collection` whose `expireAt` is not after `now`,
+/// soonest first. MongoDB's deleteMany has no limit, so a batch is the ids of the `at_most`
+/// soonest expired, then one delete by those ids, again only if still expired (a session
+/// touched in between slid forward, and survives).
+async fn delete_expired_in(
+    collection: &Collection<Document>,
+    now: DateTime,
+    at_most: usize,
+) -> Result<u64, StoreError> {
+    let expired = doc! { "expireAt": { "$lte": now } };
+    let mut cursor = collection
+        .find(expired.clone())
+        .sort(doc! { "expireAt": 1 })
+        .limit(i64::try_from(at_most).unwrap_or(i64::MAX))
+        .projection(doc! { "_id": 1 })
+        .await
+        .map_err(map_error)?;
+    let mut ids = Vec::new();
+    while cursor.advance().await.map_err(map_error)? {
+        let id = cursor
+            .current()
+            .get("_id")
+            .map_err(|e| StoreError::Decode(e.to_string()))?
+            .ok_or_else(|| StoreError::Decode("a document without _id".into()))?;
+        ids.push(Bson::try_from(id).map_err(|e| StoreError::Decode(e.to_string()))?);
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut batch = expired;
+    batch.insert("_id", doc! { "$in": ids });
+    let result = collection.delete_many(batch).await.map_err(map_error)?;
+    Ok(result.deleted_count)
 }
 
 /// Pings the database every [`MONITOR_INTERVAL`] and records whether it answered, until
@@ -393,6 +454,15 @@ impl UserStore for MongoStore {
         self.find_user(doc! { "username": username }).await
     }
 
+    async fn identity_by_id(&self, id: ObjectId) -> Result<Option<Identity>, StoreError> {
+        self.ready().await?;
+        self.identities
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "password_hash": 0 })
+            .await
+            .map_err(map_error)
+    }
+
     async fn user_by_identifier(&self, identifier: &str) -> Result<Option<User>, StoreError> {
         // Two queries rather than one `$or`, so a username match always wins.
         match self.find_user(doc! { "username": identifier }).await? {
@@ -419,12 +489,15 @@ impl UserStore for MongoStore {
     }
 }
 
-/// The filter "this session, still alive now": both expiries checked on the server.
+/// The filter "this session, still alive now": both expiries checked on the server. A
+/// session from before sessions carried their user (`user_id` where `user` is now) does
+/// not match: its holder logs in again, and the sweep deletes it when it expires.
 fn alive(id_hash: &str, now: DateTime) -> Document {
     doc! {
         "_id": id_hash,
         "idle_expires_at": { "$gt": now },
         "absolute_expires_at": { "$gt": now },
+        "user": { "$type": "object" },
     }
 }
 
@@ -444,12 +517,10 @@ impl SessionStore for MongoStore {
 
     async fn load(&self, id_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         self.ready().await?;
-        let found = self
-            .sessions
+        self.typed_sessions
             .find_one(alive(id_hash, DateTime::now()))
             .await
-            .map_err(map_error)?;
-        found.map(from_document).transpose()
+            .map_err(map_error)
     }
 
     async fn touch(&self, record: &SessionRecord) -> Result<bool, StoreError> {
@@ -483,7 +554,7 @@ impl SessionStore for MongoStore {
         except: Option<&str>,
     ) -> Result<u64, StoreError> {
         self.ready().await?;
-        let mut filter = doc! { "user_id": user_id };
+        let mut filter = doc! { "user._id": user_id };
         if let Some(keep) = except {
             filter.insert("_id", doc! { "$ne": keep });
         }
@@ -495,55 +566,124 @@ impl SessionStore for MongoStore {
         self.ready().await?;
         let now = DateTime::now();
         let filter = doc! {
-            "user_id": user_id,
+            "user._id": user_id,
             "idle_expires_at": { "$gt": now },
             "absolute_expires_at": { "$gt": now },
         };
         let mut cursor = self
-            .sessions
+            .typed_sessions
             .find(filter)
             .sort(doc! { "created_at": 1, "_id": 1 })
             .await
             .map_err(map_error)?;
         let mut records = Vec::new();
         while cursor.advance().await.map_err(map_error)? {
-            let doc = cursor
-                .deserialize_current()
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            records.push(from_document(doc)?);
+            records.push(
+                cursor
+                    .deserialize_current()
+                    .map_err(|e| StoreError::Decode(e.to_string()))?,
+            );
         }
         Ok(records)
     }
 
     async fn delete_expired(&self, now: DateTime, at_most: usize) -> Result<u64, StoreError> {
         self.ready().await?;
-        // MongoDB's deleteMany has no limit, so a batch is the ids of the `at_most` soonest
-        // expired, then one delete by id. A session that slid forward between the two (a
-        // touch) is not expired any more; the delete checks again, so it survives.
-        let expired = doc! { "expireAt": { "$lte": now } };
-        let mut cursor = self
-            .sessions
-            .find(expired.clone())
-            .sort(doc! { "expireAt": 1 })
-            .limit(i64::try_from(at_most).unwrap_or(i64::MAX))
-            .projection(doc! { "_id": 1 })
+        delete_expired_in(&self.sessions, now, at_most).await
+    }
+}
+
+impl AttemptStore for MongoStore {
+    async fn reserve_attempt(
+        &self,
+        kind: AttemptKind,
+        key: &str,
+        rule: Rule,
+    ) -> Result<Reservation, StoreError> {
+        self.ready().await?;
+        if rule.limit == 0 {
+            return Ok(Reservation::Refused { wait: rule.window });
+        }
+        // The window this moment falls in, counted from the epoch, and when it ends.
+        let window = i64::try_from(rule.window.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        let now = DateTime::now().timestamp_millis();
+        let number = now.div_euclid(window);
+        let end = number.saturating_add(1).saturating_mul(window);
+        let id = format!("{}:{number}:{key}", kind.as_str());
+        let limit = i64::try_from(rule.limit).unwrap_or(i64::MAX);
+        let below_limit = doc! { "_id": &id, "count": { "$lt": limit } };
+        let count = doc! {
+            "$inc": { "count": 1_i64 },
+            "$setOnInsert": { "expireAt": DateTime::from_millis(end) },
+        };
+        let upserted = self
+            .login_attempts
+            .update_one(below_limit.clone(), count.clone())
+            .upsert(true)
+            .await
+            .map_err(map_error);
+        let reserved = match upserted {
+            Ok(_) => true,
+            // The filter matched nothing and the insert collided with the window's
+            // document: either it is at the limit, or another attempt created it a moment
+            // ago (two first attempts racing). Without the upsert, only the second case
+            // counts.
+            Err(StoreError::Duplicate { .. }) => {
+                let counted = self
+                    .login_attempts
+                    .update_one(below_limit, count)
+                    .await
+                    .map_err(map_error)?;
+                counted.matched_count == 1
+            }
+            Err(error) => return Err(error),
+        };
+        if reserved {
+            Ok(Reservation::Reserved(Reserved(Slot::Window(id))))
+        } else {
+            let wait = u64::try_from(end.saturating_sub(now)).unwrap_or(1).max(1);
+            Ok(Reservation::Refused {
+                wait: Duration::from_millis(wait),
+            })
+        }
+    }
+
+    async fn release_attempt(&self, attempt: Reserved) -> Result<(), StoreError> {
+        let Slot::Window(id) = attempt.0 else {
+            return Ok(());
+        };
+        self.ready().await?;
+        self.login_attempts
+            .update_one(
+                doc! { "_id": id, "count": { "$gt": 0 } },
+                doc! { "$inc": { "count": -1_i64 } },
+            )
             .await
             .map_err(map_error)?;
-        let mut ids = Vec::new();
-        while cursor.advance().await.map_err(map_error)? {
-            let id = cursor
-                .current()
-                .get_str("_id")
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            ids.push(id.to_string());
-        }
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let mut batch = expired;
-        batch.insert("_id", doc! { "$in": ids });
-        let result = self.sessions.delete_many(batch).await.map_err(map_error)?;
-        Ok(result.deleted_count)
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, attempt: Reserved) -> Result<(), StoreError> {
+        let Slot::Window(id) = attempt.0 else {
+            return Ok(());
+        };
+        self.ready().await?;
+        self.login_attempts
+            .delete_one(doc! { "_id": id })
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    async fn delete_expired_attempts(
+        &self,
+        now: DateTime,
+        at_most: usize,
+    ) -> Result<u64, StoreError> {
+        self.ready().await?;
+        delete_expired_in(&self.login_attempts, now, at_most).await
     }
 }
 

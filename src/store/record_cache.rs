@@ -157,7 +157,12 @@ mod tests {
         let now = DateTime::now();
         SessionRecord {
             id_hash: id_hash.to_string(),
-            user_id,
+            user: crate::store::Identity {
+                id: user_id,
+                username: "u".into(),
+                email: None,
+                created_at: now,
+            },
             csrf_token: "t".into(),
             created_at: now,
             last_seen: now,

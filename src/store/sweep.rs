@@ -1,9 +1,10 @@
-//! The sweep: expired sessions deleted in bounded batches, on a schedule.
+//! The sweep: expired sessions (and login-attempt counts) deleted in bounded batches, on a
+//! schedule.
 //!
 //! Every read already treats an expired session as missing, so correctness never waits for
 //! the sweep. It is about space: without it, the embedded store's sessions table (and a
 //! MongoDB-compatible server that refuses TTL indexes, as FerretDB does) grows by one record
-//! per login, forever. On MongoDB proper the TTL index deletes them too, about once a minute;
+//! per login, forever, and MongoDB's `login_attempts` by one per key and window. On MongoDB proper the TTL index deletes them too, about once a minute;
 //! the sweep then mostly finds nothing left to do, at the cost of one indexed query a run.
 //!
 //! ```text
@@ -36,6 +37,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::attempts::AttemptStore;
 use super::{SessionStore, Store};
 
 /// The most sessions one batch deletes: one write transaction's worth, a few milliseconds.
@@ -95,11 +97,27 @@ impl Drop for Sweeper {
     }
 }
 
-/// One run: batches until one comes back short. Returns how many sessions it deleted.
+/// One run: expired sessions, then expired login-attempt counts, each in batches until one
+/// comes back short. Returns how many sessions it deleted.
 async fn sweep_once(store: &Store) -> u64 {
+    let deleted = batches(|| store.delete_expired(DateTime::now(), BATCH), "sessions").await;
+    batches(
+        || store.delete_expired_attempts(DateTime::now(), BATCH),
+        "login attempt counts",
+    )
+    .await;
+    deleted
+}
+
+/// Runs `batch` until one deletes fewer than [`BATCH`]; how many were deleted in all.
+async fn batches<F, Fut>(mut batch: F, what: &str) -> u64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, super::StoreError>>,
+{
     let mut deleted = 0;
     loop {
-        match store.delete_expired(DateTime::now(), BATCH).await {
+        match batch().await {
             Ok(batch) => {
                 deleted += batch;
                 if batch < BATCH as u64 {
@@ -107,7 +125,7 @@ async fn sweep_once(store: &Store) -> u64 {
                 }
             }
             Err(error) => {
-                tracing::warn!(%error, "sweeping expired sessions failed; the next run retries");
+                tracing::warn!(%error, "sweeping expired {what} failed; the next run retries");
                 break;
             }
         }
@@ -115,7 +133,7 @@ async fn sweep_once(store: &Store) -> u64 {
         tokio::task::yield_now().await;
     }
     if deleted > 0 {
-        tracing::debug!(deleted, "expired sessions swept");
+        tracing::debug!(deleted, "expired {what} swept");
     }
     deleted
 }

@@ -40,6 +40,11 @@ impl TestServer {
         let server = Server::bind("127.0.0.1:0".parse().unwrap(), service, limits)
             .await
             .unwrap();
+        TestServer::serve(server)
+    }
+
+    /// Runs a server bound and set up by the caller.
+    pub fn serve<S: Service>(server: Server<S>) -> TestServer {
         let addr = server.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
         let finished = tokio::spawn(server.run(async {

@@ -81,15 +81,20 @@ pub async fn embedded_store() -> (Store, TempDir) {
 /// Opens a MongoDB store on a fresh database `groundup_test_<random>`.
 pub async fn mongo_store(uri: &str) -> (Store, String) {
     let database = scratch_name("groundup_test");
+    (mongo_store_on(uri, &database).await, database)
+}
+
+/// Opens a MongoDB store on `database`, with a client of its own: what a second server
+/// process on the same database has.
+pub async fn mongo_store_on(uri: &str, database: &str) -> Store {
     let config = StoreConfig {
         backend: Backend::Mongo {
             uri: uri.to_string(),
             variable: "MONGODB_URI",
         },
-        database: database.clone(),
+        database: database.to_string(),
     };
-    let store = store::open(&config).await.expect("MongoDB store opens");
-    (store, database)
+    store::open(&config).await.expect("MongoDB store opens")
 }
 
 /// Drops a scratch database.

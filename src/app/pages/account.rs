@@ -217,10 +217,10 @@ pub async fn login(app: &App, request: &Request) -> Response {
         Err(error) => return refusal(app, request, &back_to, error.into(), &keep),
     };
     match auth::log_in(app, request, credentials).await {
-        Ok(LoggedIn { user, id, .. }) => {
+        Ok(LoggedIn { id, record }) => {
             let note = Flash::notice(format!(
                 "Logged in as {}. A new session began; its id is in the cookie below.",
-                user.username
+                record.user.username
             ));
             let cookie = app.policy.set_cookie(&id);
             redirect(app, request, safe_next(next.as_deref()), vec![cookie], note)
@@ -250,9 +250,9 @@ pub async fn me(app: &App, request: &Request) -> Response {
     let now = DateTime::now();
     let record = &session.record;
     let page = MePage {
-        username: session.user.username.clone(),
-        email: session.user.email.clone(),
-        member_since: When::new(session.user.created_at, now),
+        username: session.record.user.username.clone(),
+        email: session.record.user.email.clone(),
+        member_since: When::new(session.record.user.created_at, now),
         created: When::new(record.created_at, now),
         last_seen: When::new(record.last_seen, now),
         idle_expires: When::new(record.idle_expires_at, now),
@@ -298,7 +298,11 @@ pub async fn logout_all(app: &App, request: &Request) -> Response {
         Ok((session, _)) => session,
         Err(response) => return response,
     };
-    match app.store.delete_all_for_user(session.user.id, None).await {
+    match app
+        .store
+        .delete_all_for_user(session.record.user.id, None)
+        .await
+    {
         Ok(ended) => logged_out(
             app,
             request,

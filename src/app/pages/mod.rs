@@ -226,7 +226,7 @@ impl Context {
         Layout {
             title,
             user: self.session.map(|session| NavUser {
-                username: session.user.username,
+                username: session.record.user.username,
                 csrf_token: session.record.csrf_token,
             }),
             flash: self.flash,

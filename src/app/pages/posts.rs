@@ -157,7 +157,7 @@ async fn load(
 /// Whether the session's user wrote the post.
 fn written_by(document: &Document, session: Option<&ActiveSession>) -> bool {
     match (document.get("author"), session) {
-        (Some(Bson::ObjectId(author)), Some(session)) => *author == session.user.id,
+        (Some(Bson::ObjectId(author)), Some(session)) => *author == session.record.user.id,
         _ => false,
     }
 }
@@ -319,7 +319,7 @@ pub async fn create(app: &App, request: &Request) -> Response {
         Ok(fields) => fields,
         Err(error) => return refused(app, request, "/posts/new", &error),
     };
-    let post = fields.into_new_post(session.user.id, DateTime::now());
+    let post = fields.into_new_post(session.record.user.id, DateTime::now());
     match app.store.insert_one(post).await {
         Ok(id) => {
             let note = Flash::notice("Post published.");
