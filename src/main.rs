@@ -1,6 +1,7 @@
 //! The `groundup` binary: read the command line and environment, open the
 //! store, start the server, and stop it gracefully on SIGINT or SIGTERM.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,8 @@ async fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colours for a terminal only: a log file or a pipe gets plain text to grep.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
 

@@ -566,8 +566,13 @@ async fn begin_attempt<'a>(
     let local = app
         .throttle
         .reserve(account, address, Instant::now())
-        .map_err(|wait| Refusal::Throttled {
-            retry_after: retry_after_seconds(wait),
+        .map_err(|wait| {
+            // The client's address, as a trusted proxy forwarded it: the line an operator
+            // greps for when an address is locked out.
+            tracing::info!(client = %address, "login refused: too many attempts");
+            Refusal::Throttled {
+                retry_after: retry_after_seconds(wait),
+            }
         })?;
     let ticket = match app.hash_pool.admit() {
         Ok(ticket) => ticket,
@@ -576,7 +581,12 @@ async fn begin_attempt<'a>(
             return Err(busy.into());
         }
     };
-    let attempt = local.count_in(&app.store).await?;
+    let attempt = local.count_in(&app.store).await.map_err(|refused| {
+        if matches!(refused, throttle::Refused::Wait(_)) {
+            tracing::info!(client = %address, "login refused: too many attempts on every server");
+        }
+        Refusal::from(refused)
+    })?;
     Ok((attempt, ticket))
 }
 

@@ -11,6 +11,7 @@
 //
 //	ferretdb-test -port 27017 -data-dir target/mongo-server/data   # serve
 //	ferretdb-test -port 27017 -ping   # exit 0 if a server there answers a MongoDB ping
+//	ferretdb-test -port 27017 -counts 127.0.0.1:27018   # also: commands so far, over HTTP
 package main
 
 import (
@@ -37,18 +38,19 @@ func main() {
 	serialize := flag.Bool("serialize", true, "run one command at a time (see serialize.go); false = raw FerretDB")
 	verbose := flag.Bool("v", false, "log every request at debug level")
 	ping := flag.Bool("ping", false, "do not serve: send one MongoDB ping to the port and exit 0 if it answers ok:1")
+	counts := flag.String("counts", "", "also serve, over HTTP on this address, how many commands were forwarded (needs -serialize)")
 	flag.Parse()
 
 	if *ping {
 		os.Exit(pingServer(*port))
 	}
-	if err := run(*port, *dataDir, *serialize, *verbose); err != nil {
+	if err := run(*port, *dataDir, *serialize, *verbose, *counts); err != nil {
 		fmt.Fprintf(os.Stderr, "ferretdb-test: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(port int, dataDir string, serialize, verbose bool) error {
+func run(port int, dataDir string, serialize, verbose bool, counts string) error {
 	// Errors only: FerretDB logs every failed command (a duplicate key, say)
 	// as a multi-line WARN dump, and the store tests provoke such failures
 	// on purpose; the log is read when the server itself misbehaves.
@@ -106,6 +108,14 @@ func run(port int, dataDir string, serialize, verbose bool) error {
 			return err
 		}
 		go serveSerialized(ctx, ln, sock)
+		if counts != "" {
+			countLn, err := net.Listen("tcp", counts)
+			if err != nil {
+				return err
+			}
+			context.AfterFunc(ctx, func() { countLn.Close() })
+			go serveCounts(countLn)
+		}
 	}
 
 	// Run blocks until ctx is cancelled.

@@ -21,13 +21,40 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // maxMessage is FerretDB's advertised maxMessageSizeBytes plus the header.
 const maxMessage = 48_000_000 + 16
 
 var oneAtATime sync.Mutex
+
+// requests counts the messages forwarded to FerretDB: every command any
+// client sent, for the benchmark's "database commands per request" (see
+// serveCounts).
+var requests atomic.Uint64
+
+// serveCounts answers every HTTP request on ln with the number of commands
+// forwarded so far, as one decimal line. A benchmark reads it before and
+// after a run; the difference over the responses served is the commands each
+// one cost (the drivers' own monitoring adds a few per ten seconds).
+func serveCounts(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer conn.Close()
+			// The request itself does not matter: read what came, answer, close.
+			_, _ = conn.Read(make([]byte, 4096))
+			body := strconv.FormatUint(requests.Load(), 10) + "\n"
+			fmt.Fprintf(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+		}()
+	}
+}
 
 func serveSerialized(ctx context.Context, ln net.Listener, sock string) {
 	context.AfterFunc(ctx, func() { ln.Close() })
@@ -60,6 +87,7 @@ func proxy(ctx context.Context, client net.Conn, sock string) {
 		if err != nil {
 			return
 		}
+		requests.Add(1)
 		oneAtATime.Lock()
 		_, err = backend.Write(req)
 		var reply []byte
