@@ -6,8 +6,9 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
+use groundup::http::Request;
 use groundup::http::{BodyAborted, Limits, RequestHead, Response, Status};
-use groundup::server::{Request, Service, stream};
+use groundup::server::{Service, stream};
 
 /// `/stream` sends three pieces with pauses between them; `/slow` answers
 /// after a pause.

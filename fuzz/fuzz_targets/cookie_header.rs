@@ -14,7 +14,8 @@
 //!    rule its name or length breaks, or parses back to the same pair.
 #![no_main]
 
-use groundup::http::cookie::{self, Cookie, CookieError, LimitError, SetCookie};
+use groundup::http::cookie::{self, Cookie, LimitError};
+use groundup::http::set_cookie::{CookieError, SetCookie};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|header: &[u8]| {

@@ -24,9 +24,9 @@
 
 use serde::Serialize;
 
+use crate::http::Request;
 use crate::http::cookie;
 use crate::http::{Headers, Response, Status};
-use crate::server::Request;
 
 /// The JSON shape of an echoed request.
 #[derive(Serialize)]

@@ -33,8 +33,9 @@ pub mod router;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::http::Request;
 use crate::http::{Method, RequestHead, Response};
-use crate::server::{Request, Service};
+use crate::server::Service;
 use crate::session::hash_pool::{HashLimits, HashPool};
 use crate::session::manager::SessionPolicy;
 use crate::session::throttle::{LoginLimits, LoginThrottle};

@@ -32,8 +32,9 @@ use crate::app::auth::{self, Principal, store_failure};
 use crate::app::fields::{self, FieldError};
 use crate::app::post_json::{self, document_json, new_post_fields, update_document};
 use crate::app::{App, Reply};
+use crate::http::Request;
 use crate::http::{BodyAborted, Response, Status};
-use crate::server::{Request, stream};
+use crate::server::stream;
 use crate::store::{
     FindOptions, PostFilter, PostSort, PostStore, Store, StoreError, Update, UserStore,
 };

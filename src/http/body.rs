@@ -21,9 +21,10 @@
 //! extension bytes, trailer bytes, and the total decoded body.
 
 use crate::http::error::ParseError;
+use crate::http::framing::Framing;
+use crate::http::headers::Headers;
 use crate::http::limits::{Limits, MAX_HEADERS_CAP};
-use crate::http::request::{Framing, Headers};
-use crate::http::token::is_tchar;
+use crate::http::tchar::is_tchar;
 
 /// The most hex digits a chunk size may have. Sixteen digits hold any
 /// `u64`; leading zeros past that are not a size anyone needs, and without a

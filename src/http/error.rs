@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use crate::http::response::Status;
+use crate::http::status::Status;
 
 /// A request that breaks HTTP/1.1, or one of our limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

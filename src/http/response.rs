@@ -13,11 +13,12 @@
 //! A handler builds a [`Response`]: a [`Status`], the body's media type, its
 //! own header fields, and a [`Body`]. The media type has a field of its own
 //! because nearly every response has one: a plain `text` or `json` answer
-//! then needs no header list, and costs no allocation. The framing fields (`Content-Length`, `Transfer-Encoding`,
-//! `Connection`, `Date`, `Server`) are never the handler's business: they are
-//! written here, in [`Response::encode_head`], from the body kind, the request
-//! method and the connection's state, so they cannot disagree with the bytes
-//! that follow.
+//! then needs no header list, and costs no allocation. The framing fields
+//! (`Content-Length`, `Transfer-Encoding`, `Connection`) and `Date` and `Server` are never
+//! the handler's business: they are written here, in [`Response::encode_head`], from the
+//! body kind, the request method and the connection's state, so they cannot disagree with
+//! the bytes that follow. [`Response::header`] refuses them, and the header list is private,
+//! so no handler can slip one in.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -25,76 +26,8 @@ use std::pin::Pin;
 
 use futures_core::Stream;
 
-use crate::http::request::Version;
-
-/// An HTTP status code (RFC 9110 §15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Status(u16);
-
-macro_rules! statuses {
-    ($($name:ident = $code:literal, $reason:literal;)*) => {
-        impl Status {
-            $(
-                #[doc = concat!("`", stringify!($code), " ", $reason, "`")]
-                pub const $name: Status = Status($code);
-            )*
-
-            /// The reason phrase sent after the code.
-            pub fn reason(self) -> &'static str {
-                match self.0 {
-                    $($code => $reason,)*
-                    _ => "Unknown",
-                }
-            }
-        }
-    };
-}
-
-statuses! {
-    CONTINUE = 100, "Continue";
-    OK = 200, "OK";
-    CREATED = 201, "Created";
-    NO_CONTENT = 204, "No Content";
-    SEE_OTHER = 303, "See Other";
-    NOT_MODIFIED = 304, "Not Modified";
-    BAD_REQUEST = 400, "Bad Request";
-    UNAUTHORIZED = 401, "Unauthorized";
-    FORBIDDEN = 403, "Forbidden";
-    NOT_FOUND = 404, "Not Found";
-    METHOD_NOT_ALLOWED = 405, "Method Not Allowed";
-    REQUEST_TIMEOUT = 408, "Request Timeout";
-    CONFLICT = 409, "Conflict";
-    CONTENT_TOO_LARGE = 413, "Content Too Large";
-    URI_TOO_LONG = 414, "URI Too Long";
-    UNSUPPORTED_MEDIA_TYPE = 415, "Unsupported Media Type";
-    EXPECTATION_FAILED = 417, "Expectation Failed";
-    UNPROCESSABLE_CONTENT = 422, "Unprocessable Content";
-    TOO_MANY_REQUESTS = 429, "Too Many Requests";
-    REQUEST_HEADER_FIELDS_TOO_LARGE = 431, "Request Header Fields Too Large";
-    INTERNAL_SERVER_ERROR = 500, "Internal Server Error";
-    NOT_IMPLEMENTED = 501, "Not Implemented";
-    SERVICE_UNAVAILABLE = 503, "Service Unavailable";
-    HTTP_VERSION_NOT_SUPPORTED = 505, "HTTP Version Not Supported";
-}
-
-impl Status {
-    /// The numeric code.
-    pub fn code(self) -> u16 {
-        self.0
-    }
-
-    /// Whether a response with this status never has a body (RFC 9110 §6.4.1):
-    /// the 1xx codes, 204 and 304.
-    pub fn forbids_body(self) -> bool {
-        self.0 < 200 || self.0 == 204 || self.0 == 304
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.0, self.reason())
-    }
-}
+use crate::http::status::Status;
+use crate::http::version::Version;
 
 /// A body produced piece by piece, sent with chunked encoding as the pieces
 /// arrive. Whoever produces it (a database cursor, say) never has to hold the
@@ -154,9 +87,9 @@ pub struct Response {
     /// The body's media type, sent as `Content-Type`. Set it here (or with
     /// [`content_type`](Response::content_type)), not among the headers.
     pub content_type: Option<Cow<'static, str>>,
-    /// The handler's header fields. Framing fields are not allowed here; see
-    /// the module docs.
-    pub headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// The handler's header fields, added with [`header`](Response::header), which
+    /// keeps the framing fields out (see the module docs).
+    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// The body.
     pub body: Body,
 }
@@ -212,12 +145,6 @@ impl Response {
         Response::json(status, &serde_json::json!({ "error": message }))
     }
 
-    /// Replaces the status.
-    pub fn with_status(mut self, status: Status) -> Response {
-        self.status = status;
-        self
-    }
-
     /// Sets the body's media type (`Content-Type`).
     pub fn content_type(mut self, media_type: impl Into<Cow<'static, str>>) -> Response {
         self.content_type = Some(media_type.into());
@@ -225,13 +152,32 @@ impl Response {
     }
 
     /// Adds a header field.
+    ///
+    /// # Panics
+    ///
+    /// On a field this module owns (`Content-Length`, `Transfer-Encoding`, `Connection`,
+    /// `Date`, `Server`, `Content-Type`): a handler that set one could make the head
+    /// disagree with the bytes that follow. Handlers name their fields with literals, so
+    /// this is a programming error, caught by the first test that reaches it.
     pub fn header(
         mut self,
         name: impl Into<Cow<'static, str>>,
         value: impl Into<Cow<'static, str>>,
     ) -> Response {
-        self.headers.push((name.into(), value.into()));
+        let name = name.into();
+        assert!(
+            !OWN_FIELDS.iter().any(|own| own.eq_ignore_ascii_case(&name)),
+            "`{name}` is written by the response encoder, not by handlers"
+        );
+        self.headers.push((name, value.into()));
         self
+    }
+
+    /// The handler's header fields, in the order they were added.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_ref(), value.as_ref()))
     }
 
     /// Sets a full body.
@@ -274,7 +220,7 @@ impl Response {
         // (RFC 9110 §6.2): 1.1, unless the client spoke 1.0.
         out.extend_from_slice(version.as_str().as_bytes());
         out.push(b' ');
-        push_decimal(out, u64::from(self.status.0));
+        push_decimal(out, u64::from(self.status.code()));
         out.push(b' ');
         out.extend_from_slice(self.status.reason().as_bytes());
         out.extend_from_slice(b"\r\ndate: ");
@@ -308,6 +254,16 @@ impl Response {
         out.extend_from_slice(b"\r\n");
     }
 }
+
+/// The fields [`Response::encode_head`] writes itself, which handlers may not set.
+const OWN_FIELDS: [&str; 6] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "date",
+    "server",
+    "content-type",
+];
 
 /// How a response body is delimited on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

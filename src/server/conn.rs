@@ -42,11 +42,11 @@ use tokio::time::{Instant, Sleep, timeout, timeout_at};
 use crate::http::response::{encode_chunk, encode_continue, encode_last_chunk};
 use crate::http::{
     Body, BodyAborted, BodyDecoder, BodyStream, Client, Expectation, Framing, Headers, Limits,
-    Method, ParseError, Parsed, RequestHead, Response, ResponseFraming, Status, TrustedProxies,
-    Version, parse_head_into,
+    Method, ParseError, Parsed, Request, RequestHead, Response, ResponseFraming, Status,
+    TrustedProxies, Version, parse_head_into,
 };
 use crate::server::date;
-use crate::server::service::{Request, Service};
+use crate::server::service::Service;
 
 /// A connection's first read has this much room: enough for nearly every
 /// request head (a browser's, cookies and all, is under a kilobyte), and small

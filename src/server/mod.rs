@@ -17,4 +17,4 @@ pub mod service;
 pub mod stream;
 
 pub use listener::Server;
-pub use service::{Request, Service};
+pub use service::Service;

@@ -13,25 +13,8 @@
 //! its buffers (see [`crate::http::parse_head_into`]).
 
 use std::future::Future;
-use std::net::SocketAddr;
 
-use crate::http::{Client, Headers, RequestHead, Response};
-
-/// A request whose body has been read in full.
-#[derive(Debug)]
-pub struct Request {
-    /// The request line and header fields.
-    pub head: RequestHead,
-    /// The decoded body (empty when there was none).
-    pub body: Vec<u8>,
-    /// The trailer fields of a chunked body.
-    pub trailers: Headers,
-    /// The address of the other end of the connection: the client, or a proxy.
-    pub peer: SocketAddr,
-    /// The client: the peer, or, when the peer is a trusted proxy, the client it forwarded
-    /// for (see [`crate::http::forwarded`]).
-    pub client: Client,
-}
+use crate::http::{Request, RequestHead, Response};
 
 /// An application the server can serve.
 pub trait Service: Send + Sync + 'static {

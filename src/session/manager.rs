@@ -19,7 +19,8 @@ use std::time::Duration;
 use bson::DateTime;
 
 use crate::http::RequestHead;
-use crate::http::cookie::{self, LimitError, SameSite, SetCookie};
+use crate::http::cookie::{self, LimitError};
+use crate::http::set_cookie::{SameSite, SetCookie};
 use crate::session::id::{SessionId, random_token};
 use crate::store::{Identity, SessionRecord, SessionStore, Store, StoreError};
 

@@ -38,7 +38,8 @@
 use std::time::Duration;
 
 use crate::http::RequestHead;
-use crate::http::cookie::{self, SameSite, SetCookie};
+use crate::http::cookie;
+use crate::http::set_cookie::{SameSite, SetCookie};
 use crate::session::manager::SessionPolicy;
 
 use super::hood::truncate;

@@ -9,8 +9,8 @@ use askama::Template;
 
 use super::{Context, Layout, Page, posts, respond};
 use crate::app::App;
+use crate::http::Request;
 use crate::http::{Response, Status};
-use crate::server::Request;
 
 /// One post as the home page lists it.
 #[derive(Debug, Clone)]

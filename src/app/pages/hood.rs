@@ -20,7 +20,7 @@
 //! the redirect leaves a note of itself in the flash (see
 //! [`flash`](super::flash)).
 
-use crate::server::Request;
+use crate::http::Request;
 
 /// How many characters of a session id stay visible.
 const VISIBLE: usize = 6;

@@ -65,8 +65,8 @@ use crate::app::App;
 use crate::app::auth::{self, Refusal};
 use crate::app::csrf::{self, CsrfError};
 use crate::app::fields::{FieldError, Fields};
+use crate::http::Request;
 use crate::http::{Method, Response, Status};
-use crate::server::Request;
 use crate::session::manager::{self, ActiveSession, Lookup};
 use flash::{Exchange, Flash, Received};
 

@@ -35,8 +35,8 @@ use crate::app::auth::store_failure;
 use crate::app::fields::{FieldError, Fields};
 use crate::app::post_json::{MAX_TITLE_CHARS, NewPostFields, new_post_fields};
 use crate::app::posts::update_failure;
+use crate::http::Request;
 use crate::http::{Response, Status};
-use crate::server::Request;
 use crate::session::manager::ActiveSession;
 use crate::store::{FindOptions, PostFilter, PostStore, Update, UserStore};
 
