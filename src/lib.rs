@@ -24,9 +24,9 @@
 //! mapped to a status in one function; "I need more bytes" is not an error
 //! but [`http::Parsed::Partial`], because on a socket it is the normal case.
 //! Any protocol error ends its connection (after the error response) and
-//! nothing else. Above the protocol, handlers return
-//! [`app::Reply`]: a refusal is a response too, so `?` ends a handler early
-//! with the right status. Store errors are one neutral [`store::StoreError`]
+//! nothing else. Above the protocol, handlers return an
+//! [`app::reply::Reply`]: every error a handler meets converts into a
+//! refusal with its status, so `?` ends a handler early with the right answer. Store errors are one neutral [`store::StoreError`]
 //! that each backend converts into.
 #![forbid(unsafe_code)]
 

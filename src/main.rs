@@ -16,9 +16,9 @@ use groundup::http::forwarded::Cidr;
 use groundup::http::{Limits, TrustedProxies};
 use groundup::server::Server;
 use groundup::session::hash_pool::HashLimits;
+use groundup::session::jwt::{self, TokenKey};
 use groundup::session::manager::SessionPolicy;
 use groundup::session::throttle::LoginLimits;
-use groundup::session::token::{self, TokenKey};
 use groundup::store::sweep::{self, Sweeper};
 use groundup::store::{self, StoreChoice, StoreConfig};
 
@@ -160,7 +160,7 @@ async fn main() -> ExitCode {
         Ok(None) => tracing::info!(
             "bearer tokens are signed with a key made at start-up: they die with this process \
              (set {} to keep them across restarts and share them between servers)",
-            token::KEY_ENV
+            jwt::KEY_ENV
         ),
         Err(error) => {
             tracing::error!("{error}");

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use common::{Client, RawResponse, TestServer, store_support};
 use groundup::app::{App, AppConfig};
 use groundup::http::Limits;
-use groundup::session::token::TokenKey;
+use groundup::session::jwt::TokenKey;
 use groundup::store::Store;
 use tokio::net::TcpSocket;
 

@@ -24,7 +24,7 @@
 //! since a site ignores the port, but different *origins*.)
 
 use crate::http::{Method, RequestHead, Response, Status};
-use crate::session::id::constant_time_eq;
+use crate::session::constant_time::constant_time_eq;
 
 /// Whether the method changes state (RFC 9110 §9.2.1: not "safe").
 pub fn changes_state(method: &Method) -> bool {

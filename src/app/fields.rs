@@ -69,9 +69,13 @@ impl FieldError {
     }
 }
 
-impl From<FieldError> for Response {
-    fn from(error: FieldError) -> Response {
-        error.into_response()
+impl FieldError {
+    /// A unique value (username, email) that another account already has: 409.
+    pub fn taken(field: &str) -> FieldError {
+        FieldError {
+            status: Status::CONFLICT,
+            ..FieldError::field(field, "is already taken")
+        }
     }
 }
 

@@ -15,10 +15,10 @@
 //! `HEAD` is allowed wherever `GET` is: the connection loop sends the same
 //! head and no body.
 
-use crate::app::pages::PageRoute;
 use crate::http::{Method, Response, Status};
 
-/// A handler the router can send a request to.
+/// What a request is for: one per path and method, so that routing decides once and each
+/// handler is a plain function of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Endpoint {
     /// `GET /health`
@@ -36,15 +36,64 @@ pub enum Endpoint {
     /// `POST /api/logout-all`
     LogoutAll,
     /// `POST /api/password`
-    Password,
+    ChangePassword,
     /// `POST /api/token`
-    Token,
-    /// `GET|POST /api/posts`
-    Posts,
-    /// `GET|PATCH|DELETE /api/posts/{id}`
-    Post,
-    /// A browser page: `/`, `/login`, `/me`, … (see [`pages`](super::pages)).
-    Page(PageRoute),
+    IssueToken,
+    /// `GET /api/posts`
+    ListPosts,
+    /// `POST /api/posts`
+    CreatePosts,
+    /// `GET /api/posts/{id}`
+    GetPost,
+    /// `PATCH /api/posts/{id}`
+    UpdatePost,
+    /// `DELETE /api/posts/{id}`
+    DeletePost,
+    /// `GET /`: the browser demo's home page.
+    HomePage,
+    /// `GET /register`: the registration form.
+    RegisterPage,
+    /// `POST /register`: the registration form, sent.
+    RegisterForm,
+    /// `GET /login`: the login form.
+    LoginPage,
+    /// `POST /login`: the login form, sent.
+    LoginForm,
+    /// `GET /me`: the user's page.
+    MePage,
+    /// `POST /logout`: the log-out button.
+    LogoutForm,
+    /// `POST /logout-all`: the log-out-everywhere button.
+    LogoutAllForm,
+    /// `GET /static/style.css`
+    Stylesheet,
+    /// `GET /posts/new`: the new-post form.
+    NewPostPage,
+    /// `POST /posts/new`: the new-post form, sent.
+    NewPostForm,
+    /// `GET /posts/{id}`: one post's page.
+    PostPage,
+    /// `GET /posts/{id}/edit`: the edit form.
+    EditPostPage,
+    /// `POST /posts/{id}/edit`: the edit form, sent.
+    EditPostForm,
+}
+
+impl Endpoint {
+    /// Whether no cache may keep the answer: it shows, sets or depends on a session or a
+    /// credential. Decided here, once per endpoint, so no handler can forget it; the
+    /// application marks the answer (and every refusal) `Cache-Control: no-store`. Public
+    /// reads, the same for everyone, may be cached.
+    pub fn is_private(self) -> bool {
+        !matches!(
+            self,
+            Endpoint::Health
+                | Endpoint::Echo
+                | Endpoint::ListPosts
+                | Endpoint::GetPost
+                | Endpoint::Stylesheet
+        )
+    }
 }
 
 /// Where a request goes.
@@ -56,76 +105,76 @@ pub enum Routing {
     Answered(Response),
 }
 
-/// The route table: a path, the methods it takes, its endpoint.
-const ROUTES: &[(&str, &[Method], Endpoint)] = &[
-    ("/health", &[Method::Get], Endpoint::Health),
+/// The route table: a path, and the endpoint for each method it takes.
+const ROUTES: &[(&str, &[(Method, Endpoint)])] = &[
+    ("/health", &[(Method::Get, Endpoint::Health)]),
     (
         "/echo",
         &[
-            Method::Get,
-            Method::Post,
-            Method::Put,
-            Method::Patch,
-            Method::Delete,
+            (Method::Get, Endpoint::Echo),
+            (Method::Post, Endpoint::Echo),
+            (Method::Put, Endpoint::Echo),
+            (Method::Patch, Endpoint::Echo),
+            (Method::Delete, Endpoint::Echo),
         ],
-        Endpoint::Echo,
     ),
-    ("/api/register", &[Method::Post], Endpoint::Register),
-    ("/api/login", &[Method::Post], Endpoint::Login),
-    ("/api/me", &[Method::Get], Endpoint::Me),
-    ("/api/logout", &[Method::Post], Endpoint::Logout),
-    ("/api/logout-all", &[Method::Post], Endpoint::LogoutAll),
-    ("/api/password", &[Method::Post], Endpoint::Password),
-    ("/api/token", &[Method::Post], Endpoint::Token),
-    ("/api/posts", &[Method::Get, Method::Post], Endpoint::Posts),
+    ("/api/register", &[(Method::Post, Endpoint::Register)]),
+    ("/api/login", &[(Method::Post, Endpoint::Login)]),
+    ("/api/me", &[(Method::Get, Endpoint::Me)]),
+    ("/api/logout", &[(Method::Post, Endpoint::Logout)]),
+    ("/api/logout-all", &[(Method::Post, Endpoint::LogoutAll)]),
+    ("/api/password", &[(Method::Post, Endpoint::ChangePassword)]),
+    ("/api/token", &[(Method::Post, Endpoint::IssueToken)]),
+    (
+        "/api/posts",
+        &[
+            (Method::Get, Endpoint::ListPosts),
+            (Method::Post, Endpoint::CreatePosts),
+        ],
+    ),
     (
         "/api/posts/{id}",
-        &[Method::Get, Method::Patch, Method::Delete],
-        Endpoint::Post,
+        &[
+            (Method::Get, Endpoint::GetPost),
+            (Method::Patch, Endpoint::UpdatePost),
+            (Method::Delete, Endpoint::DeletePost),
+        ],
     ),
     // The browser demo's pages.
-    ("/", &[Method::Get], Endpoint::Page(PageRoute::Home)),
+    ("/", &[(Method::Get, Endpoint::HomePage)]),
     (
         "/register",
-        &[Method::Get, Method::Post],
-        Endpoint::Page(PageRoute::Register),
+        &[
+            (Method::Get, Endpoint::RegisterPage),
+            (Method::Post, Endpoint::RegisterForm),
+        ],
     ),
     (
         "/login",
-        &[Method::Get, Method::Post],
-        Endpoint::Page(PageRoute::Login),
+        &[
+            (Method::Get, Endpoint::LoginPage),
+            (Method::Post, Endpoint::LoginForm),
+        ],
     ),
-    ("/me", &[Method::Get], Endpoint::Page(PageRoute::Me)),
-    (
-        "/logout",
-        &[Method::Post],
-        Endpoint::Page(PageRoute::Logout),
-    ),
-    (
-        "/logout-all",
-        &[Method::Post],
-        Endpoint::Page(PageRoute::LogoutAll),
-    ),
-    (
-        "/static/style.css",
-        &[Method::Get],
-        Endpoint::Page(PageRoute::Style),
-    ),
+    ("/me", &[(Method::Get, Endpoint::MePage)]),
+    ("/logout", &[(Method::Post, Endpoint::LogoutForm)]),
+    ("/logout-all", &[(Method::Post, Endpoint::LogoutAllForm)]),
+    ("/static/style.css", &[(Method::Get, Endpoint::Stylesheet)]),
     // Before `/posts/{id}`: the first match wins, and `new` is a segment.
     (
         "/posts/new",
-        &[Method::Get, Method::Post],
-        Endpoint::Page(PageRoute::NewPost),
+        &[
+            (Method::Get, Endpoint::NewPostPage),
+            (Method::Post, Endpoint::NewPostForm),
+        ],
     ),
-    (
-        "/posts/{id}",
-        &[Method::Get],
-        Endpoint::Page(PageRoute::Post),
-    ),
+    ("/posts/{id}", &[(Method::Get, Endpoint::PostPage)]),
     (
         "/posts/{id}/edit",
-        &[Method::Get, Method::Post],
-        Endpoint::Page(PageRoute::EditPost),
+        &[
+            (Method::Get, Endpoint::EditPostPage),
+            (Method::Post, Endpoint::EditPostForm),
+        ],
     ),
 ];
 
@@ -167,33 +216,37 @@ pub fn route(method: &Method, path: &str) -> Routing {
             Response::new(Status::NO_CONTENT).header("allow", server_allow()),
         );
     }
-    let Some((_, methods, endpoint)) = ROUTES
+    let Some((_, methods)) = ROUTES
         .iter()
-        .find(|(route_path, _, _)| matches(route_path, path))
+        .find(|(route_path, _)| matches(route_path, path))
     else {
         return Routing::Answered(Response::error(Status::NOT_FOUND, "no such resource"));
     };
-    let allowed = |candidate: &Method| {
-        methods.contains(candidate)
-            || (*candidate == Method::Head && methods.contains(&Method::Get))
-    };
     if *method == Method::Options {
-        Routing::Answered(Response::new(Status::NO_CONTENT).header("allow", allow_value(methods)))
-    } else if allowed(method) {
-        Routing::Endpoint(*endpoint)
+        return Routing::Answered(
+            Response::new(Status::NO_CONTENT).header("allow", allow_value(methods)),
+        );
+    }
+    // HEAD is GET without the body: the GET endpoint answers it.
+    let wanted = if *method == Method::Head {
+        &Method::Get
     } else {
-        Routing::Answered(
+        method
+    };
+    match methods.iter().find(|(taken, _)| taken == wanted) {
+        Some((_, endpoint)) => Routing::Endpoint(*endpoint),
+        None => Routing::Answered(
             Response::error(Status::METHOD_NOT_ALLOWED, "method not allowed here")
                 .header("allow", allow_value(methods)),
-        )
+        ),
     }
 }
 
-/// The `Allow` value for one route: its methods, plus HEAD where GET is,
-/// plus OPTIONS, which every route answers.
-fn allow_value(methods: &[Method]) -> String {
-    let mut names: Vec<&str> = methods.iter().map(Method::as_str).collect();
-    if methods.contains(&Method::Get) {
+/// The `Allow` value for one route: its methods, plus HEAD where GET is, plus OPTIONS,
+/// which every route answers.
+fn allow_value(methods: &[(Method, Endpoint)]) -> String {
+    let mut names: Vec<&str> = methods.iter().map(|(method, _)| method.as_str()).collect();
+    if methods.iter().any(|(method, _)| *method == Method::Get) {
         names.push("HEAD");
     }
     names.push("OPTIONS");
@@ -202,11 +255,11 @@ fn allow_value(methods: &[Method]) -> String {
 
 /// The `Allow` value for `OPTIONS *`: every method some route takes.
 fn server_allow() -> String {
-    let mut all: Vec<Method> = Vec::new();
-    for (_, methods, _) in ROUTES {
-        for method in *methods {
-            if !all.contains(method) {
-                all.push(method.clone());
+    let mut all: Vec<(Method, Endpoint)> = Vec::new();
+    for (_, methods) in ROUTES {
+        for (method, endpoint) in *methods {
+            if !all.iter().any(|(known, _)| known == method) {
+                all.push((method.clone(), *endpoint));
             }
         }
     }

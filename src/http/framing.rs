@@ -3,8 +3,9 @@
 //!
 //! Two servers that read one request's length differently disagree about where the next
 //! request starts, and the bytes between become a request nobody checked. So every field
-//! that bears on the length is gathered in one pass ([`FieldMeaning`]), and the rules below
-//! ([`body_framing`]) refuse every combination that two honest parsers could read two ways.
+//! that bears on the length is gathered in one pass, and the rules below (RFC 9112 §6.3's
+//! steps, numbered in `body_framing`) refuse every combination that two honest parsers could
+//! read two ways.
 
 use crate::http::error::ParseError;
 use crate::http::host::is_valid_host;

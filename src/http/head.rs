@@ -28,7 +28,7 @@ pub struct RequestHead {
 }
 
 /// An empty head to parse into: `GET` with an empty target, HTTP/1.1, no
-/// fields. Only [`parse_head_into`] gives it meaning.
+/// fields. Only [`parse_head_into`](crate::http::parse_head_into) gives it meaning.
 impl Default for RequestHead {
     fn default() -> RequestHead {
         RequestHead {
@@ -77,7 +77,7 @@ impl RequestHead {
             .map(|(_, query)| query)
     }
 
-    /// Writes the head back as bytes that [`parse_head`] reads as this same
+    /// Writes the head back as bytes that [`parse_head`](crate::http::parse_head) reads as this same
     /// head. Tests and the fuzzer use it to check that parsing loses nothing.
     ///
     /// # Example

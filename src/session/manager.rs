@@ -18,11 +18,9 @@ use std::time::Duration;
 
 use bson::DateTime;
 
-use crate::http::RequestHead;
-use crate::http::cookie::{self, LimitError};
 use crate::http::set_cookie::{SameSite, SetCookie};
 use crate::session::id::{SessionId, random_token};
-use crate::store::{Identity, SessionRecord, SessionStore, Store, StoreError};
+use crate::store::{Identity, SessionRecord, SessionStore, StoreError};
 
 /// How sessions behave: lifetimes and the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +111,7 @@ pub enum Lookup {
     Active(Box<ActiveSession>),
 }
 
-/// Why a session operation failed.
+/// Why a session could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The store failed (503 when unavailable).
@@ -122,9 +120,6 @@ pub enum SessionError {
     /// The operating system's random source failed.
     #[error("no randomness for a session id")]
     Random,
-    /// The request's cookies are over the limits (431).
-    #[error(transparent)]
-    Cookies(#[from] LimitError),
 }
 
 fn now_plus(now: DateTime, duration: Duration) -> DateTime {
@@ -137,8 +132,8 @@ fn now_plus(now: DateTime, duration: Duration) -> DateTime {
 /// # Errors
 ///
 /// [`SessionError`] when no id can be drawn or the store fails.
-pub async fn start(
-    store: &Store,
+pub async fn start<S: SessionStore>(
+    store: &S,
     policy: &SessionPolicy,
     user: Identity,
 ) -> Result<(SessionId, SessionRecord), SessionError> {
@@ -158,18 +153,18 @@ pub async fn start(
     Ok((id, record))
 }
 
-/// Finds the session a request's cookie names, sliding its idle expiry.
+/// Finds the session a request's cookie names, sliding its idle expiry. `cookie` is the
+/// value of the cookie named [`SessionPolicy::cookie_name`], if the request had one.
 ///
 /// # Errors
 ///
-/// [`SessionError`] when the cookies are over the limits or the store fails.
-pub async fn resolve(
-    store: &Store,
+/// When the store fails.
+pub async fn resolve<S: SessionStore>(
+    store: &S,
     policy: &SessionPolicy,
-    head: &RequestHead,
-) -> Result<Lookup, SessionError> {
-    let cookies = cookie::parse_all(head.headers.get_all("cookie"))?;
-    let Some(value) = cookies.get(policy.cookie_name()) else {
+    cookie: Option<&str>,
+) -> Result<Lookup, StoreError> {
+    let Some(value) = cookie else {
         return Ok(Lookup::NoCookie);
     };
     let Some(id) = SessionId::from_cookie_value(value) else {
@@ -196,7 +191,122 @@ pub async fn resolve(
 /// # Errors
 ///
 /// When the store fails.
-pub async fn end(store: &Store, session: &ActiveSession) -> Result<(), StoreError> {
+pub async fn end<S: SessionStore>(store: &S, session: &ActiveSession) -> Result<(), StoreError> {
     store.delete(&session.record.id_hash).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::oid::ObjectId;
+
+    use super::*;
+    use crate::store::memory::MemorySessions;
+
+    fn ada() -> Identity {
+        Identity {
+            id: ObjectId::new(),
+            username: "ada".into(),
+            email: None,
+            created_at: DateTime::now(),
+        }
+    }
+
+    fn policy(idle_ms: u64, absolute_ms: u64, touch_every_ms: u64) -> SessionPolicy {
+        SessionPolicy {
+            idle: Duration::from_millis(idle_ms),
+            absolute: Duration::from_millis(absolute_ms),
+            touch_every: Duration::from_millis(touch_every_ms),
+            dev: false,
+        }
+    }
+
+    async fn lookup(store: &MemorySessions, policy: &SessionPolicy, cookie: &str) -> Lookup {
+        resolve(store, policy, Some(cookie)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_started_session_resolves_from_its_cookie_and_ends() {
+        let store = MemorySessions::default();
+        let policy = SessionPolicy::default();
+        let (id, record) = start(&store, &policy, ada()).await.unwrap();
+        assert_eq!(
+            record.id_hash,
+            id.storage_key(),
+            "the store keeps the hash, not the id"
+        );
+        let Lookup::Active(session) = lookup(&store, &policy, &id.cookie_value()).await else {
+            panic!("a fresh session is active");
+        };
+        assert_eq!(session.record, record);
+        end(&store, &session).await.unwrap();
+        assert!(matches!(
+            lookup(&store, &policy, &id.cookie_value()).await,
+            Lookup::Invalid
+        ));
+    }
+
+    #[tokio::test]
+    async fn no_cookie_and_a_malformed_or_unknown_one_are_told_apart() {
+        let store = MemorySessions::default();
+        let policy = SessionPolicy::default();
+        assert!(matches!(
+            resolve(&store, &policy, None).await.unwrap(),
+            Lookup::NoCookie
+        ));
+        assert!(matches!(
+            lookup(&store, &policy, "not hex").await,
+            Lookup::Invalid
+        ));
+        let unknown = SessionId::generate().unwrap().cookie_value();
+        assert!(matches!(
+            lookup(&store, &policy, &unknown).await,
+            Lookup::Invalid
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_idle_expiry_slides_only_when_a_touch_is_due() {
+        let store = MemorySessions::default();
+        // A long touch interval: resolving does not slide the expiry.
+        let policy_later = policy(60_000, 3_600_000, 60_000);
+        let (id, record) = start(&store, &policy_later, ada()).await.unwrap();
+        let Lookup::Active(untouched) = lookup(&store, &policy_later, &id.cookie_value()).await
+        else {
+            panic!("active");
+        };
+        assert_eq!(untouched.record.idle_expires_at, record.idle_expires_at);
+        // A touch due at every request: the expiry moves forward, and the store has it.
+        let policy_now = policy(60_000, 3_600_000, 0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let Lookup::Active(touched) = lookup(&store, &policy_now, &id.cookie_value()).await else {
+            panic!("active");
+        };
+        assert!(touched.record.idle_expires_at > record.idle_expires_at);
+        let stored = store.load(&record.id_hash).await.unwrap().unwrap();
+        assert_eq!(stored.idle_expires_at, touched.record.idle_expires_at);
+    }
+
+    #[tokio::test]
+    async fn a_touch_never_slides_past_the_absolute_expiry() {
+        let store = MemorySessions::default();
+        let policy = policy(60_000, 1_000, 0);
+        let (id, record) = start(&store, &policy, ada()).await.unwrap();
+        let Lookup::Active(session) = lookup(&store, &policy, &id.cookie_value()).await else {
+            panic!("active");
+        };
+        assert_eq!(session.record.idle_expires_at, record.absolute_expires_at);
+    }
+
+    #[tokio::test]
+    async fn an_expired_session_is_invalid() {
+        let store = MemorySessions::default();
+        let policy = policy(1, 3_600_000, 60_000);
+        let (id, _) = start(&store, &policy, ada()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(matches!(
+            lookup(&store, &policy, &id.cookie_value()).await,
+            Lookup::Invalid
+        ));
+    }
 }

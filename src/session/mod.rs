@@ -13,13 +13,18 @@
 //! 4. [`throttle`]: login attempts counted per account and per address,
 //!    reserved before the password is checked, over [`sliding_window`];
 //! 5. [`manager`]: start, resolve and end a session; the cookie's attributes;
-//! 6. [`token`]: the stateless alternative, a signed token nobody stores,
-//!    and what it cannot do (be revoked).
+//! 6. [`jwt`]: the stateless alternative, a signed token nobody stores, and
+//!    what it cannot do (be revoked); signed with [`hmac`], written out here.
+//!
+//! And [`constant_time`], how secrets (a CSRF token, a signature) are
+//! compared without the time it takes telling how close a guess came.
 
+pub mod constant_time;
 pub mod hash_pool;
+pub mod hmac;
 pub mod id;
+pub mod jwt;
 pub mod manager;
 pub mod password;
 pub mod sliding_window;
 pub mod throttle;
-pub mod token;

@@ -52,8 +52,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::sliding_window::{Attempt, SlidingWindow};
+use crate::store::StoreError;
 use crate::store::attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule};
-use crate::store::{Store, StoreError};
 
 /// How many login attempts are allowed, and over what time.
 ///
@@ -134,9 +134,9 @@ pub struct LocalAttempt<'a> {
 /// ended.
 #[derive(Debug)]
 #[must_use = "say how the attempt ended: failed, succeeded or not_checked"]
-pub struct LoginAttempt<'a> {
+pub struct LoginAttempt<'a, S> {
     local: LocalAttempt<'a>,
-    store: &'a Store,
+    store: &'a S,
     account: Reserved,
     address: Reserved,
 }
@@ -222,7 +222,10 @@ impl<'a> LocalAttempt<'a> {
     ///
     /// [`Refused::Wait`] when the shared count is at a limit, [`Refused::Store`] when the
     /// store fails; either way the local count is given back.
-    pub async fn count_in(self, store: &'a Store) -> Result<LoginAttempt<'a>, Refused> {
+    pub async fn count_in<S: AttemptStore>(
+        self,
+        store: &'a S,
+    ) -> Result<LoginAttempt<'a, S>, Refused> {
         let throttle = self.throttle;
         let account = store
             .reserve_attempt(
@@ -290,7 +293,7 @@ fn reserved(outcome: Result<Reservation, StoreError>) -> Result<Reserved, Refuse
 
 /// Gives a store reservation back (or, with `clear`, forgets its key), logging a failure:
 /// the answer to the client is decided, and a count left behind only errs on the strict side.
-async fn give_back(store: &Store, attempt: Reserved, clear: bool) {
+async fn give_back<S: AttemptStore>(store: &S, attempt: Reserved, clear: bool) {
     let undone = if clear {
         store.clear_attempts(attempt).await
     } else {
@@ -301,7 +304,7 @@ async fn give_back(store: &Store, attempt: Reserved, clear: bool) {
     }
 }
 
-impl LoginAttempt<'_> {
+impl<S: AttemptStore> LoginAttempt<'_, S> {
     /// A wrong password (or no such account): every count keeps it.
     pub fn failed(self) {}
 

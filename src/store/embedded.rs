@@ -43,7 +43,7 @@
 //!
 //! **Format versions.** `meta` records which layout the file has: 1 (no `meta` table yet),
 //! 2 (`sessions_by_expiry` added), 3 (each session carries a copy of its user, see
-//! [`Identity`](super::Identity)). Opening an older file brings it up to date in the same
+//! [`super::Identity`]). Opening an older file brings it up to date in the same
 //! write transaction that creates the tables: sessions get their user copied in (a session
 //! whose user is gone is deleted), the expiry index is built, the version recorded. A crash
 //! midway leaves the old file, which the next open upgrades again. A file from a newer

@@ -60,6 +60,7 @@ pub mod config;
 mod cursor;
 pub mod embedded;
 mod error;
+pub mod memory;
 mod models;
 pub mod mongo;
 mod query;

@@ -24,7 +24,7 @@
 //! | users | `{username: 1}` unique | one account per name |
 //! | users | `{email: 1}` unique, partial on `{email: {$type: "string"}}` | one account per email, many without |
 //! | sessions | `_id` (the id hash) | unique by construction, MongoDB indexes `_id` itself |
-//! | sessions | `{"user._id": 1}` | "log out everywhere" (a session keeps a copy of its user, [`Identity`](super::Identity)) |
+//! | sessions | `{"user._id": 1}` | "log out everywhere" (a session keeps a copy of its user, [`super::Identity`]) |
 //! | sessions | `{expireAt: 1}`, `expireAfterSeconds: 0` | TTL: the server deletes expired sessions (about once a minute); where the server refuses TTL indexes (FerretDB), a plain index on `expireAt` for the [`sweep`](super::sweep) |
 //! | login_attempts | `_id` (kind, window, key) | one count per key and window (see [`attempts`](super::attempts)) |
 //! | login_attempts | `{expireAt: 1}`, TTL as for sessions | old windows go |

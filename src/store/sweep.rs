@@ -37,8 +37,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
+use super::SessionStore;
 use super::attempts::AttemptStore;
-use super::{SessionStore, Store};
 
 /// The most sessions one batch deletes: one write transaction's worth, a few milliseconds.
 pub const BATCH: usize = 1000;
@@ -64,7 +64,10 @@ pub struct Sweeper {
 
 impl Sweeper {
     /// Starts sweeping `store` now and every `every` after that.
-    pub fn start(store: Arc<Store>, every: Duration) -> Sweeper {
+    pub fn start<S>(store: Arc<S>, every: Duration) -> Sweeper
+    where
+        S: SessionStore + AttemptStore + Send + Sync + 'static,
+    {
         let (report, runs) = watch::channel(SweepRuns::default());
         let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
@@ -72,7 +75,7 @@ impl Sweeper {
             ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await; // the first tick is immediate
-                let deleted = sweep_once(&store).await;
+                let deleted = sweep_once(&*store).await;
                 report.send_modify(|runs| {
                     runs.runs += 1;
                     runs.deleted += deleted;
@@ -99,7 +102,7 @@ impl Drop for Sweeper {
 
 /// One run: expired sessions, then expired login-attempt counts, each in batches until one
 /// comes back short. Returns how many sessions it deleted.
-async fn sweep_once(store: &Store) -> u64 {
+async fn sweep_once<S: SessionStore + AttemptStore>(store: &S) -> u64 {
     let deleted = batches(|| store.delete_expired(DateTime::now(), BATCH), "sessions").await;
     batches(
         || store.delete_expired_attempts(DateTime::now(), BATCH),

@@ -14,16 +14,17 @@ use askama::Template;
 use bson::DateTime;
 
 use super::{
-    Context, Layout, Page, failure_page, form_fields, form_session, login_location, redirect,
-    refusal, respond, safe_next, sent_value,
+    Context, Layout, Page, form_fields, form_session, login_location, redirect, refusal, respond,
+    safe_next, sent_value,
 };
 use crate::app::App;
-use crate::app::auth::{self, CHALLENGE, Credentials, LoggedIn, Registration};
+use crate::app::authenticate::CHALLENGE;
+use crate::app::credentials::{Credentials, LoggedIn, Registration, begin_session, create_account};
 use crate::app::csrf;
 use crate::app::fields::FieldError;
-use crate::http::Request;
-use crate::http::{Response, Status};
-use crate::session::manager;
+use crate::app::reply::{Refused, Reply};
+use crate::http::{Request, Response, Status};
+use crate::session::manager::{self, ActiveSession};
 use crate::session::password::MIN_PASSWORD_CHARS;
 use crate::store::SessionStore;
 
@@ -117,23 +118,24 @@ impl Page for MePage {
 }
 
 /// `GET /register`.
-pub async fn register_form(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
+pub async fn register_form(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
     let page = RegisterPage {
         layout: context.layout(app, request, "Register"),
         min_password: MIN_PASSWORD_CHARS,
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
+}
+
+/// Refuses a form another site posted, with the 403 page.
+fn same_origin(app: &App, request: &Request) -> Result<(), Refused> {
+    csrf::check_origin(&request.head)
+        .map_err(|refused| Refused::page(super::forbidden_page(app, request, None, refused)))
 }
 
 /// `POST /register`: the API's registration, answered with a redirect.
-pub async fn register(app: &App, request: &Request) -> Response {
-    if let Err(refused) = csrf::check_origin(&request.head) {
-        return super::forbidden_page(app, request, None, refused);
-    }
+pub async fn register(app: &App, request: &Request) -> Reply {
+    same_origin(app, request)?;
     let username = sent_value(request, "username");
     let email = sent_value(request, "email");
     let keep = [("username", username.as_ref()), ("email", email.as_ref())];
@@ -143,14 +145,14 @@ pub async fn register(app: &App, request: &Request) -> Response {
         Ok(registration) => registration,
         Err(error) => return refusal(app, request, "/register", error.into(), &keep),
     };
-    match auth::create_account(app, registration).await {
+    match create_account(app, registration).await {
         Ok(user) => {
             let note = Flash::notice(format!(
                 "Account {} created. Log in to start a session.",
                 user.username
             ))
             .keep("identifier", &user.username);
-            redirect(app, request, "/login", Vec::new(), note)
+            Ok(redirect(app, request, "/login", Vec::new(), note))
         }
         Err(refused) => refusal(app, request, "/register", refused, &keep),
     }
@@ -165,18 +167,15 @@ fn next_param(request: &Request) -> Option<String> {
 }
 
 /// `GET /login`.
-pub async fn login_form(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
+pub async fn login_form(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
     let next = safe_next(next_param(request).as_deref()).to_owned();
     let page = LoginPage {
         layout: context.layout(app, request, "Log in"),
         next,
         reason: None,
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
 }
 
 /// The 401 page: the login form, leading back to `/me` (a post cannot be
@@ -200,10 +199,8 @@ pub fn unauthorized_page(app: &App, request: &Request, clear_cookie: bool) -> Re
 
 /// `POST /login`: the API's login, answered with a redirect that sets the
 /// session cookie.
-pub async fn login(app: &App, request: &Request) -> Response {
-    if let Err(refused) = csrf::check_origin(&request.head) {
-        return super::forbidden_page(app, request, None, refused);
-    }
+pub async fn login(app: &App, request: &Request) -> Reply {
+    same_origin(app, request)?;
     let identifier = sent_value(request, "identifier");
     let keep = [("identifier", identifier.as_ref())];
     let read = form_fields(request, &["identifier", "password", "next"]).and_then(|mut fields| {
@@ -216,43 +213,56 @@ pub async fn login(app: &App, request: &Request) -> Response {
         Ok(read) => read,
         Err(error) => return refusal(app, request, &back_to, error.into(), &keep),
     };
-    match auth::log_in(app, request, credentials).await {
+    match begin_session(app, request, credentials).await {
         Ok(LoggedIn { id, record }) => {
             let note = Flash::notice(format!(
                 "Logged in as {}. A new session began; its id is in the cookie below.",
                 record.user.username
             ));
             let cookie = app.policy.set_cookie(&id);
-            redirect(app, request, safe_next(next.as_deref()), vec![cookie], note)
+            Ok(redirect(
+                app,
+                request,
+                safe_next(next.as_deref()),
+                vec![cookie],
+                note,
+            ))
         }
         Err(refused) => refusal(app, request, &back_to, refused, &keep),
     }
 }
 
+/// How many live sessions the user has besides this one (other browsers, other devices):
+/// what "log out everywhere" would end.
+async fn other_sessions(app: &App, session: &ActiveSession) -> Result<usize, Refused> {
+    let sessions = app.store.list_for_user(session.record.user.id).await?;
+    Ok(sessions.len().saturating_sub(1))
+}
+
 /// `GET /me`: without a session, a redirect to the login form that leads
 /// back here.
-pub async fn me(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
+pub async fn me(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
     let Some(session) = context.session.clone() else {
         let note = Flash::notice("Log in to see your session.");
         // The redirect sets a new note, so only a dead session cookie needs
         // clearing here.
         let cookies = context.session_removal(app);
-        return redirect(app, request, &login_location("/me"), cookies, note);
+        return Ok(redirect(
+            app,
+            request,
+            &login_location("/me"),
+            cookies,
+            note,
+        ));
     };
-    let other_sessions = match auth::other_sessions(app, &session).await {
-        Ok(others) => others,
-        Err(response) => return failure_page(app, request, &response),
-    };
+    let other_sessions = other_sessions(app, &session).await?;
     let now = DateTime::now();
     let record = &session.record;
     let page = MePage {
-        username: session.record.user.username.clone(),
-        email: session.record.user.email.clone(),
-        member_since: When::new(session.record.user.created_at, now),
+        username: record.user.username.clone(),
+        email: record.user.email.clone(),
+        member_since: When::new(record.user.created_at, now),
         created: When::new(record.created_at, now),
         last_seen: When::new(record.last_seen, now),
         idle_expires: When::new(record.idle_expires_at, now),
@@ -261,7 +271,7 @@ pub async fn me(app: &App, request: &Request) -> Response {
         csrf_token: record.csrf_token.clone(),
         layout: context.layout(app, request, "Me"),
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
 }
 
 /// The end of both logouts: to the login form, the session cookie removed.
@@ -275,43 +285,30 @@ fn logged_out(app: &App, request: &Request, note: Flash) -> Response {
 }
 
 /// `POST /logout`: ends this session.
-pub async fn logout(app: &App, request: &Request) -> Response {
-    let session = match form_session(app, request, &[]).await {
-        Ok((session, _)) => session,
-        Err(response) => return response,
-    };
-    match manager::end(&app.store, &session).await {
-        Ok(()) => logged_out(
-            app,
-            request,
-            Flash::notice(
-                "Logged out. The session is deleted on the server and its cookie removed.",
-            ),
-        ),
-        Err(error) => failure_page(app, request, &auth::store_failure(&error)),
-    }
+pub async fn logout(app: &App, request: &Request) -> Reply {
+    let (session, _) = form_session(app, request, &[]).await?;
+    manager::end(&*app.store, &session).await?;
+    Ok(logged_out(
+        app,
+        request,
+        Flash::notice("Logged out. The session is deleted on the server and its cookie removed."),
+    ))
 }
 
 /// `POST /logout-all`: ends every session of the user, this one included.
-pub async fn logout_all(app: &App, request: &Request) -> Response {
-    let session = match form_session(app, request, &[]).await {
-        Ok((session, _)) => session,
-        Err(response) => return response,
-    };
-    match app
+pub async fn logout_all(app: &App, request: &Request) -> Reply {
+    let (session, _) = form_session(app, request, &[]).await?;
+    let ended = app
         .store
         .delete_all_for_user(session.record.user.id, None)
-        .await
-    {
-        Ok(ended) => logged_out(
-            app,
-            request,
-            Flash::notice(format!(
-                "Logged out everywhere: {ended} session(s) ended, on every device."
-            )),
-        ),
-        Err(error) => failure_page(app, request, &auth::store_failure(&error)),
-    }
+        .await?;
+    Ok(logged_out(
+        app,
+        request,
+        Flash::notice(format!(
+            "Logged out everywhere: {ended} session(s) ended, on every device."
+        )),
+    ))
 }
 
 #[cfg(test)]

@@ -16,11 +16,13 @@
 //! GET  /static/style.css  the stylesheet
 //! ```
 //!
-//! The pages reuse the API's logic ([`auth::Registration`],
-//! [`auth::log_in`], the [`csrf`] checks, the
+//! The pages reuse the API's logic
+//! ([`Registration`](crate::app::credentials::Registration),
+//! [`begin_session`](crate::app::credentials::begin_session), the [`csrf`] checks, the
 //! [`post_json`](crate::app::post_json) field rules); only the answers
-//! differ. Four web
-//! habits shape them:
+//! differ. Every handler returns a [`Reply`] like the API's, but a refusal
+//! from an error (the store is down, say) becomes an HTML page with its
+//! status ([`failure_page`]), never JSON. Four web habits shape them:
 //!
 //! - **Post/Redirect/Get.** A form post is answered with `303 See Other`,
 //!   never with a page. The browser then GETs the page, so Reload repeats
@@ -55,66 +57,21 @@ pub mod flash;
 pub mod home;
 pub mod hood;
 pub mod posts;
-mod style;
+pub mod style;
 
 use std::borrow::Cow;
 
 use askama::Template;
 
 use crate::app::App;
-use crate::app::auth::{self, Refusal};
+use crate::app::authenticate::session_of;
+use crate::app::credentials::AccountRefusal;
 use crate::app::csrf::{self, CsrfError};
 use crate::app::fields::{FieldError, Fields};
-use crate::http::Request;
-use crate::http::{Method, Response, Status};
-use crate::session::manager::{self, ActiveSession, Lookup};
+use crate::app::reply::{Refused, Reply};
+use crate::http::{Request, Response, Status};
+use crate::session::manager::{ActiveSession, Lookup};
 use flash::{Exchange, Flash, Received};
-
-/// A path the pages answer; the router picks it, [`serve`] runs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageRoute {
-    /// `/`
-    Home,
-    /// `/register`, GET and POST.
-    Register,
-    /// `/login`, GET and POST.
-    Login,
-    /// `/me`
-    Me,
-    /// `/logout`, POST.
-    Logout,
-    /// `/logout-all`, POST.
-    LogoutAll,
-    /// `/static/style.css`
-    Style,
-    /// `/posts/new`, GET and POST.
-    NewPost,
-    /// `/posts/{id}`
-    Post,
-    /// `/posts/{id}/edit`, GET and POST.
-    EditPost,
-}
-
-/// Answers a page request. The router has already checked the method.
-pub async fn serve(app: &App, route: PageRoute, request: &Request) -> Response {
-    let posted = request.head.method == Method::Post;
-    match route {
-        PageRoute::Home => home::show(app, request).await,
-        PageRoute::Register if posted => account::register(app, request).await,
-        PageRoute::Register => account::register_form(app, request).await,
-        PageRoute::Login if posted => account::login(app, request).await,
-        PageRoute::Login => account::login_form(app, request).await,
-        PageRoute::Me => account::me(app, request).await,
-        PageRoute::Logout => account::logout(app, request).await,
-        PageRoute::LogoutAll => account::logout_all(app, request).await,
-        PageRoute::Style => style::get(),
-        PageRoute::NewPost if posted => posts::create(app, request).await,
-        PageRoute::NewPost => posts::new_form(app, request).await,
-        PageRoute::Post => posts::show(app, request).await,
-        PageRoute::EditPost if posted => posts::edit(app, request).await,
-        PageRoute::EditPost => posts::edit_form(app, request).await,
-    }
-}
 
 /// The logged-in user, as the navigation bar shows them.
 #[derive(Debug)]
@@ -186,15 +143,13 @@ impl Context {
     ///
     /// # Errors
     ///
-    /// An error page when the session lookup fails (store down, cookies
-    /// over the limits).
-    pub async fn read(app: &App, request: &Request) -> Result<Context, Response> {
+    /// When the session lookup fails (store down, cookies over the limits).
+    pub async fn read(app: &App, request: &Request) -> Result<Context, Refused> {
         let mut context = Context::default();
-        match manager::resolve(&app.store, &app.policy, &request.head).await {
-            Ok(Lookup::Active(session)) => context.session = Some(*session),
-            Ok(Lookup::NoCookie) => {}
-            Ok(Lookup::Invalid) => context.clear_session = true,
-            Err(error) => return Err(failure_page(app, request, &auth::failure(&error))),
+        match session_of(app, &request.head).await? {
+            Lookup::Active(session) => context.session = Some(*session),
+            Lookup::NoCookie => {}
+            Lookup::Invalid => context.clear_session = true,
         }
         match flash::read(&app.policy, &request.head) {
             Received::None => {}
@@ -262,10 +217,10 @@ pub fn respond<P: Page>(status: Status, page: &P) -> Response {
             return Response::text(Status::INTERNAL_SERVER_ERROR, "internal error\n");
         }
     };
+    // The pages show session details, so no cache may keep them: every page endpoint is
+    // private in the router's table, which adds `Cache-Control: no-store`.
     let mut response = Response::new(status)
         .content_type("text/html; charset=utf-8")
-        // The pages show session details; no cache may keep them.
-        .header("cache-control", "no-store")
         // Scripts, styles and form targets from this origin only, and no
         // framing by other sites (which could trick clicks onto our
         // buttons). Inline script is not "self": it never runs.
@@ -300,9 +255,7 @@ pub fn redirect(
             .collect(),
     });
     set_cookies.extend(flash::set_cookie(&app.policy, &note));
-    let mut response = Response::new(Status::SEE_OTHER)
-        .header("location", location.to_owned())
-        .header("cache-control", "no-store");
+    let mut response = Response::new(Status::SEE_OTHER).header("location", location.to_owned());
     for value in set_cookies {
         response = response.header("set-cookie", value);
     }
@@ -411,33 +364,37 @@ pub fn bad_form_page(
     )
 }
 
-/// How a refused account action is answered: field problems, a wrong
-/// password and throttling go back to the form as a flash note (PRG); a
-/// failure of the server is an error page.
+/// How a refused account action is answered: field problems, a wrong password and
+/// throttling go back to the form as a flash note (PRG), with `keep`'s values filled in
+/// again; a failure of the server is an error page.
+///
+/// # Errors
+///
+/// The failure, for [`failure_page`].
 pub fn refusal(
     app: &App,
     request: &Request,
     back_to: &str,
-    refused: Refusal,
+    refused: AccountRefusal,
     keep: &[(&str, &str)],
-) -> Response {
+) -> Reply {
     let note = match refused {
-        Refusal::Field(error) => {
+        AccountRefusal::Field(error) => {
             Flash::error(field_message(error.field.as_deref(), &error.message))
         }
-        Refusal::WrongCredentials => Flash::error("Wrong username or password."),
-        Refusal::Throttled { retry_after } => Flash::error(format!(
+        AccountRefusal::WrongCredentials => Flash::error("Wrong username or password."),
+        AccountRefusal::Throttled { retry_after } => Flash::error(format!(
             "Too many login attempts. Wait {retry_after} s and try again."
         )),
-        Refusal::Busy { retry_after } => Flash::error(format!(
+        AccountRefusal::Busy { retry_after } => Flash::error(format!(
             "Too many logins at once. Wait {retry_after} s and try again."
         )),
-        Refusal::Failed(response) => return failure_page(app, request, &response),
+        AccountRefusal::Failed(refused) => return Err(refused),
     };
     let note = keep
         .iter()
         .fold(note, |note, (name, value)| note.keep(name, value));
-    redirect(app, request, back_to, Vec::new(), note)
+    Ok(redirect(app, request, back_to, Vec::new(), note))
 }
 
 /// `"username: is already taken"`, or the bare message for whole-body
@@ -491,30 +448,36 @@ pub fn login_location(next: &str) -> String {
     format!("/login?{query}")
 }
 
-/// The check every logged-in form goes through, in this order: not from
-/// another origin (403), a live session (401), a readable form (400), and
-/// the session's CSRF token in its `csrf_token` field (403). Returns the
-/// session and the form's other fields, of which `allowed` are accepted.
+/// The check every logged-in form goes through, in this order: not from another origin
+/// (403), a live session (401), a readable form (400), and the session's CSRF token in its
+/// `csrf_token` field (403). Returns the session and the form's other fields, of which
+/// `allowed` are accepted.
 ///
-/// Origin comes first so that another site's post learns nothing and
-/// touches nothing, not even the session's idle expiry.
+/// Origin comes first so that another site's post learns nothing and touches nothing, not
+/// even the session's idle expiry.
 ///
 /// # Errors
 ///
-/// The page to answer with instead.
+/// The page to answer with instead, or the failure of the session lookup.
 async fn form_session(
     app: &App,
     request: &Request,
     allowed: &[&str],
-) -> Result<(ActiveSession, Fields), Response> {
-    if let Err(refused) = csrf::check_origin(&request.head) {
-        return Err(forbidden_page(app, request, None, refused));
-    }
-    let session = match manager::resolve(&app.store, &app.policy, &request.head).await {
-        Ok(Lookup::Active(session)) => *session,
-        Ok(Lookup::NoCookie) => return Err(account::unauthorized_page(app, request, false)),
-        Ok(Lookup::Invalid) => return Err(account::unauthorized_page(app, request, true)),
-        Err(error) => return Err(failure_page(app, request, &auth::failure(&error))),
+) -> Result<(ActiveSession, Fields), Refused> {
+    csrf::check_origin(&request.head)
+        .map_err(|refused| Refused::page(forbidden_page(app, request, None, refused)))?;
+    let session = match session_of(app, &request.head).await? {
+        Lookup::Active(session) => *session,
+        Lookup::NoCookie => {
+            return Err(Refused::page(account::unauthorized_page(
+                app, request, false,
+            )));
+        }
+        Lookup::Invalid => {
+            return Err(Refused::page(account::unauthorized_page(
+                app, request, true,
+            )));
+        }
     };
     let names: Vec<&str> = std::iter::once("csrf_token")
         .chain(allowed.iter().copied())
@@ -523,17 +486,13 @@ async fn form_session(
         let token = fields.optional_string("csrf_token")?;
         Ok((fields, token))
     });
-    let (fields, token) = match read {
-        Ok(read) => read,
-        Err(error) => {
-            let message = field_message(error.field.as_deref(), &error.message);
-            return Err(bad_form_page(app, request, Some(&session), message));
-        }
-    };
-    match csrf::check_form(&request.head, &session.record.csrf_token, token.as_deref()) {
-        Ok(()) => Ok((session, fields)),
-        Err(refused) => Err(forbidden_page(app, request, Some(&session), refused)),
-    }
+    let (fields, token) = read.map_err(|error| {
+        let message = field_message(error.field.as_deref(), &error.message);
+        Refused::page(bad_form_page(app, request, Some(&session), message))
+    })?;
+    csrf::check_form(&request.head, &session.record.csrf_token, token.as_deref())
+        .map_err(|refused| Refused::page(forbidden_page(app, request, Some(&session), refused)))?;
+    Ok((session, fields))
 }
 
 #[cfg(test)]

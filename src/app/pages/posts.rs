@@ -25,23 +25,17 @@ use serde_json::json;
 
 use super::account::When;
 use super::flash::Flash;
-use super::home::PostView;
 use super::{
-    Context, Layout, Page, failure_page, field_message, form_session, login_location, problem_page,
-    redirect, respond, sent_value,
+    Context, Layout, Page, field_message, form_session, login_location, problem_page, redirect,
+    respond, sent_value,
 };
 use crate::app::App;
-use crate::app::auth::store_failure;
 use crate::app::fields::{FieldError, Fields};
 use crate::app::post_json::{MAX_TITLE_CHARS, NewPostFields, new_post_fields};
-use crate::app::posts::update_failure;
-use crate::http::Request;
-use crate::http::{Response, Status};
+use crate::app::reply::{Refused, Reply};
+use crate::http::{Request, Response, Status};
 use crate::session::manager::ActiveSession;
-use crate::store::{FindOptions, PostFilter, PostStore, Update, UserStore};
-
-/// Posts the home page lists.
-pub const RECENT_POSTS: u64 = 20;
+use crate::store::{PostStore, Update, UserStore};
 
 /// The form fields a post page takes, besides `csrf_token`.
 const FORM_FIELDS: [&str; 3] = ["title", "body", "tags"];
@@ -107,49 +101,45 @@ fn path_id(request: &Request) -> Option<ObjectId> {
 }
 
 /// The 400 page for an id that is not one.
-fn bad_id_page(app: &App, request: &Request, session: Option<&ActiveSession>) -> Response {
-    problem_page(
+fn bad_id_page(app: &App, request: &Request, session: Option<&ActiveSession>) -> Refused {
+    Refused::page(problem_page(
         app,
         request,
         session,
         Status::BAD_REQUEST,
         "Bad post id",
         "A post id is 24 hexadecimal digits; this address does not hold one.".to_owned(),
-    )
+    ))
 }
 
-/// A post read from the store, or the page to answer instead (404, 403,
-/// a failure). With `author_only`, a post by someone else is refused.
+/// A post read from the store, or the page to answer instead (404, 403, a failure). With
+/// `author_only`, a post by someone else is refused.
 async fn load(
     app: &App,
     request: &Request,
     session: Option<&ActiveSession>,
     id: ObjectId,
     author_only: bool,
-) -> Result<Document, Response> {
-    let document = match app.store.find_one(id).await {
-        Ok(Some(document)) => document,
-        Ok(None) => {
-            return Err(problem_page(
-                app,
-                request,
-                session,
-                Status::NOT_FOUND,
-                "No such post",
-                "There is no post with this id. It may have been deleted.".to_owned(),
-            ));
-        }
-        Err(error) => return Err(failure_page(app, request, &store_failure(&error))),
+) -> Result<Document, Refused> {
+    let Some(document) = app.store.find_one(id).await? else {
+        return Err(Refused::page(problem_page(
+            app,
+            request,
+            session,
+            Status::NOT_FOUND,
+            "No such post",
+            "There is no post with this id. It may have been deleted.".to_owned(),
+        )));
     };
     if author_only && !written_by(&document, session) {
-        return Err(problem_page(
+        return Err(Refused::page(problem_page(
             app,
             request,
             session,
             Status::FORBIDDEN,
             "Not allowed",
             "Only the author of a post may edit it.".to_owned(),
-        ));
+        )));
     }
     Ok(document)
 }
@@ -164,12 +154,12 @@ fn written_by(document: &Document, session: Option<&ActiveSession>) -> bool {
 
 /// A string field of a stored post, `""` when absent. The API may `$unset`
 /// a body, so a page must not assume every field is there.
-fn text(document: &Document, field: &str) -> String {
+pub(super) fn text(document: &Document, field: &str) -> String {
     document.get_str(field).unwrap_or_default().to_owned()
 }
 
 /// The tags of a stored post.
-fn tags(document: &Document) -> Vec<String> {
+pub(super) fn tags(document: &Document) -> Vec<String> {
     document
         .get_array("tags")
         .map(|tags| {
@@ -192,14 +182,12 @@ fn counter(value: &Bson) -> Option<String> {
 
 /// The username of a post's author. A post whose author cannot be found
 /// still shows, with "unknown" in place of the name.
-async fn author_name(app: &App, document: &Document) -> Result<String, Response> {
+pub(super) async fn author_name(app: &App, document: &Document) -> Result<String, Refused> {
     let Ok(author) = document.get_object_id("author") else {
         return Ok("unknown".to_owned());
     };
-    match app.store.user_by_id(author).await {
-        Ok(user) => Ok(user.map_or_else(|| "unknown".to_owned(), |user| user.username)),
-        Err(error) => Err(store_failure(&error)),
-    }
+    let user = app.store.identity_by_id(author).await?;
+    Ok(user.map_or_else(|| "unknown".to_owned(), |user| user.username))
 }
 
 /// The form's fields, checked by the API's rules: they are put into the
@@ -218,7 +206,7 @@ fn checked_fields(mut fields: Fields) -> Result<NewPostFields, FieldError> {
 
 /// Back to the form at `form` with the problem and what was typed (each
 /// kept value is cut short by the flash cookie's limits).
-fn refused(app: &App, request: &Request, form: &str, error: &FieldError) -> Response {
+fn back_to_form(app: &App, request: &Request, form: &str, error: &FieldError) -> Response {
     let note = FORM_FIELDS.iter().fold(
         Flash::error(field_message(error.field.as_deref(), &error.message)),
         |note, name| note.keep(name, &sent_value(request, name)),
@@ -226,66 +214,11 @@ fn refused(app: &App, request: &Request, form: &str, error: &FieldError) -> Resp
     redirect(app, request, form, Vec::new(), note)
 }
 
-/// The recent posts for the home page, newest first.
-///
-/// # Errors
-///
-/// The failure page when the store does not answer.
-pub async fn recent(app: &App, request: &Request) -> Result<Vec<PostView>, Response> {
-    let failed = |error| failure_page(app, request, &store_failure(&error));
-    let options = FindOptions {
-        limit: Some(RECENT_POSTS),
-        ..FindOptions::default()
-    };
-    let mut cursor = app
-        .store
-        .find(PostFilter::default(), options)
-        .await
-        .map_err(failed)?;
-    // Authors often repeat on one page: each name is looked up once.
-    let mut names: Vec<(ObjectId, String)> = Vec::new();
-    let mut posts = Vec::new();
-    let now = DateTime::now();
-    while let Some(document) = cursor.next().await {
-        let document = document.map_err(failed)?;
-        let Ok(id) = document.get_object_id("_id") else {
-            continue;
-        };
-        let author_id = document.get_object_id("author").ok();
-        let author = match names.iter().find(|(seen, _)| Some(*seen) == author_id) {
-            Some((_, name)) => name.clone(),
-            None => {
-                let name = author_name(app, &document)
-                    .await
-                    .map_err(|error| failure_page(app, request, &error))?;
-                if let Some(author_id) = author_id {
-                    names.push((author_id, name.clone()));
-                }
-                name
-            }
-        };
-        let written = document
-            .get_datetime("created_at")
-            .map_or_else(|_| String::new(), |at| When::new(*at, now).at);
-        posts.push(PostView {
-            id: id.to_hex(),
-            title: text(&document, "title"),
-            author,
-            written,
-            tags: tags(&document),
-        });
-    }
-    Ok(posts)
-}
-
 /// `GET /posts/new`.
-pub async fn new_form(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
+pub async fn new_form(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
     let Some(session) = context.session.clone() else {
-        return to_login(app, request, &context, "/posts/new");
+        return Ok(to_login(app, request, &context, "/posts/new"));
     };
     let layout = context.layout(app, request, "New post");
     let page = PostFormPage {
@@ -298,7 +231,7 @@ pub async fn new_form(app: &App, request: &Request) -> Response {
         max_title: MAX_TITLE_CHARS,
         layout,
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
 }
 
 /// The redirect to the login form for a page that needs a session, leading
@@ -310,43 +243,31 @@ fn to_login(app: &App, request: &Request, context: &Context, next: &str) -> Resp
 }
 
 /// `POST /posts/new`: `insert_one`, then to the new post's page.
-pub async fn create(app: &App, request: &Request) -> Response {
-    let (session, fields) = match form_session(app, request, &FORM_FIELDS).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
-    };
+pub async fn create(app: &App, request: &Request) -> Reply {
+    let (session, fields) = form_session(app, request, &FORM_FIELDS).await?;
     let fields = match checked_fields(fields) {
         Ok(fields) => fields,
-        Err(error) => return refused(app, request, "/posts/new", &error),
+        Err(error) => return Ok(back_to_form(app, request, "/posts/new", &error)),
     };
     let post = fields.into_new_post(session.record.user.id, DateTime::now());
-    match app.store.insert_one(post).await {
-        Ok(id) => {
-            let note = Flash::notice("Post published.");
-            redirect(app, request, &format!("/posts/{id}"), Vec::new(), note)
-        }
-        Err(error) => failure_page(app, request, &update_failure(&error)),
-    }
+    let id = app.store.insert_one(post).await?;
+    let note = Flash::notice("Post published.");
+    Ok(redirect(
+        app,
+        request,
+        &format!("/posts/{id}"),
+        Vec::new(),
+        note,
+    ))
 }
 
 /// `GET /posts/{id}`.
-pub async fn show(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
+pub async fn show(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
     let session = context.session.as_ref();
-    let Some(id) = path_id(request) else {
-        return bad_id_page(app, request, session);
-    };
-    let document = match load(app, request, session, id, false).await {
-        Ok(document) => document,
-        Err(response) => return response,
-    };
-    let author = match author_name(app, &document).await {
-        Ok(author) => author,
-        Err(failed) => return failure_page(app, request, &failed),
-    };
+    let id = path_id(request).ok_or_else(|| bad_id_page(app, request, session))?;
+    let document = load(app, request, session, id, false).await?;
+    let author = author_name(app, &document).await?;
     let now = DateTime::now();
     let created = document.get_datetime("created_at").ok().copied();
     let updated = document.get_datetime("updated_at").ok().copied();
@@ -367,26 +288,23 @@ pub async fn show(app: &App, request: &Request) -> Response {
         is_author: written_by(&document, session),
         layout: context.layout(app, request, "Post"),
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
 }
 
 /// `GET /posts/{id}/edit`: the form, filled with the post, or with what
 /// was typed if the last save was refused.
-pub async fn edit_form(app: &App, request: &Request) -> Response {
-    let context = match Context::read(app, request).await {
-        Ok(context) => context,
-        Err(response) => return response,
-    };
-    let Some(id) = path_id(request) else {
-        return bad_id_page(app, request, context.session.as_ref());
-    };
+pub async fn edit_form(app: &App, request: &Request) -> Reply {
+    let context = Context::read(app, request).await?;
+    let id = path_id(request).ok_or_else(|| bad_id_page(app, request, context.session.as_ref()))?;
     let Some(session) = context.session.clone() else {
-        return to_login(app, request, &context, &format!("/posts/{id}/edit"));
+        return Ok(to_login(
+            app,
+            request,
+            &context,
+            &format!("/posts/{id}/edit"),
+        ));
     };
-    let document = match load(app, request, Some(&session), id, true).await {
-        Ok(document) => document,
-        Err(response) => return response,
-    };
+    let document = load(app, request, Some(&session), id, true).await?;
     let layout = context.layout(app, request, "Edit post");
     let retry = layout.flash.as_ref().is_some_and(Flash::is_error);
     let value = |name: &str, stored: String| {
@@ -406,47 +324,51 @@ pub async fn edit_form(app: &App, request: &Request) -> Response {
         max_title: MAX_TITLE_CHARS,
         layout,
     };
-    respond(Status::OK, &page)
+    Ok(respond(Status::OK, &page))
 }
 
 /// `POST /posts/{id}/edit`: `update_one` with `$set` and `$currentDate`,
 /// then back to the post.
-pub async fn edit(app: &App, request: &Request) -> Response {
-    let (session, fields) = match form_session(app, request, &FORM_FIELDS).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
-    };
-    let Some(id) = path_id(request) else {
-        return bad_id_page(app, request, Some(&session));
-    };
-    if let Err(response) = load(app, request, Some(&session), id, true).await {
-        return response;
-    }
+pub async fn edit(app: &App, request: &Request) -> Reply {
+    let (session, fields) = form_session(app, request, &FORM_FIELDS).await?;
+    let id = path_id(request).ok_or_else(|| bad_id_page(app, request, Some(&session)))?;
+    load(app, request, Some(&session), id, true).await?;
     let fields = match checked_fields(fields) {
         Ok(fields) => fields,
-        Err(error) => return refused(app, request, &format!("/posts/{id}/edit"), &error),
+        Err(error) => {
+            return Ok(back_to_form(
+                app,
+                request,
+                &format!("/posts/{id}/edit"),
+                &error,
+            ));
+        }
     };
     let update = Update::new()
         .set("title", fields.title)
         .set("body", fields.body)
         .set("tags", fields.tags)
         .current_date("updated_at");
-    match app.store.update_one(id, &update, false).await {
-        Ok(outcome) if outcome.matched == 1 => {
-            let note = Flash::notice("Post saved.");
-            redirect(app, request, &format!("/posts/{id}"), Vec::new(), note)
-        }
-        // Deleted between the check and the update.
-        Ok(_) => problem_page(
+    let outcome = app.store.update_one(id, &update, false).await?;
+    if outcome.matched == 1 {
+        let note = Flash::notice("Post saved.");
+        return Ok(redirect(
             app,
             request,
-            Some(&session),
-            Status::NOT_FOUND,
-            "No such post",
-            "The post was deleted before your changes could be saved.".to_owned(),
-        ),
-        Err(error) => failure_page(app, request, &update_failure(&error)),
+            &format!("/posts/{id}"),
+            Vec::new(),
+            note,
+        ));
     }
+    // Deleted between the check and the update.
+    Err(Refused::page(problem_page(
+        app,
+        request,
+        Some(&session),
+        Status::NOT_FOUND,
+        "No such post",
+        "The post was deleted before your changes could be saved.".to_owned(),
+    )))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Reads are public. Writes need a session cookie (plus the CSRF rules) or
-//! a bearer token; see [`super::auth::authenticate`].
+//! a bearer token; see [`crate::app::authenticate::authenticate`].
 //!
 //! The list is **streamed**: the response head goes out at once with
 //! `Transfer-Encoding: chunked`, then one chunk per batch of documents as the
@@ -28,16 +28,15 @@ use bson::oid::ObjectId;
 use bson::{Bson, DateTime, doc};
 use serde_json::{Value, json};
 
-use crate::app::auth::{self, Principal, store_failure};
+use crate::app::App;
+use crate::app::authenticate::{Principal, authenticate};
+use crate::app::credentials::is_username;
 use crate::app::fields::{self, FieldError};
 use crate::app::post_json::{self, document_json, new_post_fields, update_document};
-use crate::app::{App, Reply};
-use crate::http::Request;
-use crate::http::{BodyAborted, Response, Status};
+use crate::app::reply::{Refused, Reply};
+use crate::http::{BodyAborted, Request, Response, Status};
 use crate::server::stream;
-use crate::store::{
-    FindOptions, PostFilter, PostSort, PostStore, Store, StoreError, Update, UserStore,
-};
+use crate::store::{FindOptions, PostFilter, PostSort, PostStore, Store, Update, UserStore};
 
 /// The most posts one list request may ask for. High on purpose: the list
 /// streams, so a large page costs the server no memory, only time.
@@ -53,37 +52,32 @@ const STREAM_DEPTH: usize = 16;
 const POSTS_PER_CHUNK: usize = 64;
 
 /// The request body as JSON, or the 400/415 that explains why not.
-fn json_body(request: &Request) -> Result<Value, Response> {
+fn json_body(request: &Request) -> Result<Value, Refused> {
     let media_type = request.head.media_type();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return Err(Response::error(
+        return Err(Refused::with(Response::error(
             Status::UNSUPPORTED_MEDIA_TYPE,
             "send application/json",
-        ));
+        )));
     }
-    fields::parse_json(&request.body).map_err(FieldError::into_response)
+    Ok(fields::parse_json(&request.body)?)
 }
 
 /// The `{id}` of `/api/posts/{id}`, parsed.
-fn post_id(request: &Request) -> Result<ObjectId, Response> {
+fn post_id(request: &Request) -> Result<ObjectId, FieldError> {
     let id = request.head.path().trim_start_matches("/api/posts/");
-    ObjectId::parse_str(id)
-        .map_err(|_| FieldError::field("id", "is not a post id (24 hex digits)").into_response())
+    ObjectId::parse_str(id).map_err(|_| FieldError::field("id", "is not a post id (24 hex digits)"))
 }
 
 /// `POST /api/posts`: one post (insert_one) or an array (insert_many).
 pub async fn create(app: &App, request: &Request) -> Reply {
-    let principal = auth::authenticate(app, request).await?;
+    let principal = authenticate(app, request).await?;
     let value = json_body(request)?;
     let now = DateTime::now();
     let to_new = |fields: post_json::NewPostFields| fields.into_new_post(principal.user.id, now);
     let Value::Array(items) = &value else {
         let post = to_new(new_post_fields("", &value)?);
-        let id = app
-            .store
-            .insert_one(post)
-            .await
-            .map_err(|error| update_failure(&error))?;
+        let id = app.store.insert_one(post).await?;
         return Ok(
             Response::json(Status::CREATED, &json!({ "id": id.to_hex() }))
                 .header("location", format!("/api/posts/{}", id.to_hex())),
@@ -98,11 +92,7 @@ pub async fn create(app: &App, request: &Request) -> Reply {
         .enumerate()
         .map(|(index, item)| new_post_fields(&format!("[{index}]."), item).map(to_new))
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = app
-        .store
-        .insert_many(posts)
-        .await
-        .map_err(|error| update_failure(&error))?;
+    let ids = app.store.insert_many(posts).await?;
     let ids: Vec<String> = ids.into_iter().map(ObjectId::to_hex).collect();
     Ok(Response::json(Status::CREATED, &json!({ "ids": ids })))
 }
@@ -110,14 +100,12 @@ pub async fn create(app: &App, request: &Request) -> Reply {
 /// `GET /api/posts/{id}`.
 pub async fn get(app: &App, request: &Request) -> Reply {
     let id = post_id(request)?;
-    match app
-        .store
-        .find_one(id)
-        .await
-        .map_err(|error| store_failure(&error))?
-    {
+    match app.store.find_one(id).await? {
         Some(document) => Ok(Response::json(Status::OK, &document_json(&document))),
-        None => Err(Response::error(Status::NOT_FOUND, "no such post")),
+        None => Err(Refused::with(Response::error(
+            Status::NOT_FOUND,
+            "no such post",
+        ))),
     }
 }
 
@@ -147,7 +135,7 @@ fn parse_list_query(query: &str) -> Result<ListQuery, FieldError> {
         match name.as_ref() {
             // Checked like a registration, so what reaches the user lookup
             // is a name some account could have.
-            "author" if auth::is_username(&value) => list.author = Some(value.to_lowercase()),
+            "author" if is_username(&value) => list.author = Some(value.to_lowercase()),
             "author" => {
                 return Err(FieldError::field(
                     "author",
@@ -206,21 +194,13 @@ fn bounded(name: &str, value: &str, low: u64, high: u64) -> Result<u64, FieldErr
 pub async fn list(app: &App, request: &Request) -> Reply {
     let mut query = parse_list_query(request.head.query().unwrap_or_default())?;
     if let Some(username) = &query.author {
-        let author = app
-            .store
-            .user_by_username(username)
-            .await
-            .map_err(|error| store_failure(&error))?;
+        let author = app.store.user_by_username(username).await?;
         // Nobody by that name has posts: ask for an id nobody has.
         query.filter.author = Some(author.map_or(ObjectId::from_bytes([0; 12]), |user| user.id));
     }
     // Open the cursor before answering, so an unreachable database is
     // still a clean 503 rather than a cut-off 200.
-    let cursor = app
-        .store
-        .find(query.filter, query.options)
-        .await
-        .map_err(|error| update_failure(&error))?;
+    let cursor = app.store.find(query.filter, query.options).await?;
     let (sender, body) = stream::channel(STREAM_DEPTH);
     tokio::spawn(stream_posts(cursor, sender));
     Ok(Response::new(Status::OK)
@@ -268,24 +248,23 @@ async fn own_post(
     store: &Arc<Store>,
     principal: &Principal,
     id: ObjectId,
-) -> Result<bool, Response> {
-    match store.find_one(id).await {
-        Ok(Some(document)) => match document.get("author") {
+) -> Result<bool, Refused> {
+    match store.find_one(id).await? {
+        Some(document) => match document.get("author") {
             Some(Bson::ObjectId(author)) if *author == principal.user.id => Ok(true),
-            _ => Err(Response::error(
+            _ => Err(Refused::with(Response::error(
                 Status::FORBIDDEN,
                 "only the author may change this post",
-            )),
+            ))),
         },
-        Ok(None) => Ok(false),
-        Err(error) => Err(store_failure(&error)),
+        None => Ok(false),
     }
 }
 
 /// `PATCH /api/posts/{id}`: update_one with the client's operators, on the
 /// allowed fields, plus `$currentDate: {updated_at: true}` from the server.
 pub async fn update(app: &App, request: &Request) -> Reply {
-    let principal = auth::authenticate(app, request).await?;
+    let principal = authenticate(app, request).await?;
     let id = post_id(request)?;
     let upsert = match request.head.query().unwrap_or_default() {
         "" | "upsert=false" => false,
@@ -299,10 +278,10 @@ pub async fn update(app: &App, request: &Request) -> Reply {
     let mut document = update_document(&json_body(request)?)?;
     let exists = own_post(&app.store, &principal, id).await?;
     if !exists && !upsert {
-        return Err(Response::error(
+        return Err(Refused::with(Response::error(
             Status::NOT_FOUND,
             "no such post (use ?upsert=true to create it)",
-        ));
+        )));
     }
     if !exists && !sets(&document, "title") {
         return Err(FieldError::field(
@@ -327,12 +306,8 @@ pub async fn update(app: &App, request: &Request) -> Reply {
         merge_operator(&mut document, "$setOnInsert", on_insert);
     }
     merge_operator(&mut document, "$currentDate", doc! { "updated_at": true });
-    let update = Update::from_document(&document).map_err(|error| update_failure(&error))?;
-    let outcome = app
-        .store
-        .update_one(id, &update, upsert)
-        .await
-        .map_err(|error| update_failure(&error))?;
+    let update = Update::from_document(&document)?;
+    let outcome = app.store.update_one(id, &update, upsert).await?;
     let status = if outcome.upserted_id.is_some() {
         Status::CREATED
     } else {
@@ -368,31 +343,14 @@ fn merge_operator(document: &mut bson::Document, operator: &str, fields: bson::D
 
 /// `DELETE /api/posts/{id}`: the author only.
 pub async fn delete(app: &App, request: &Request) -> Reply {
-    let principal = auth::authenticate(app, request).await?;
+    let principal = authenticate(app, request).await?;
     let id = post_id(request)?;
     if !own_post(&app.store, &principal, id).await? {
-        return Err(Response::error(Status::NOT_FOUND, "no such post"));
+        return Err(Refused::with(Response::error(
+            Status::NOT_FOUND,
+            "no such post",
+        )));
     }
-    let deleted = app
-        .store
-        .delete_one(id)
-        .await
-        .map_err(|error| store_failure(&error))?;
+    let deleted = app.store.delete_one(id).await?;
     Ok(Response::json(Status::OK, &json!({ "deleted": deleted })))
-}
-
-/// Store errors from writes: validation and type errors are the client's
-/// (400), the rest as for any store error.
-pub fn update_failure(error: &StoreError) -> Response {
-    match error {
-        StoreError::InvalidUpdate { path, reason } => {
-            FieldError::field(path, reason.clone()).into_response()
-        }
-        StoreError::InvalidDocument { field, reason } => {
-            FieldError::field(field, reason.clone()).into_response()
-        }
-        StoreError::InvalidQuery { reason } => Response::error(Status::BAD_REQUEST, reason),
-        StoreError::UpdateFailed { message, .. } => Response::error(Status::BAD_REQUEST, message),
-        other => store_failure(other),
-    }
 }
