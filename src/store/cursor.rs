@@ -21,41 +21,29 @@
 //! a bounded channel, so it stays at most [`CHANNEL_DEPTH`] documents ahead of the consumer.
 //! Dropping the cursor early stops both (MongoDB's is killed on the server by the driver).
 
+use std::pin::Pin;
+
 use bson::Document;
-use tokio::sync::mpsc;
+use futures_core::Stream;
 
 use super::StoreError;
 
 /// How many documents the embedded reader may produce before the consumer takes them.
 pub const CHANNEL_DEPTH: usize = 32;
 
+/// Where a cursor's documents come from: each backend wraps its own source (the driver's
+/// cursor, the reader thread's channel) as a stream of documents.
+pub(crate) type Documents = Pin<Box<dyn Stream<Item = Result<Document, StoreError>> + Send>>;
+
 /// Post documents, one at a time: call [`next`](Self::next) until it returns `None`.
 pub struct PostCursor {
-    source: Source,
-}
-
-/// Where the documents come from.
-enum Source {
-    /// A server-side cursor of the MongoDB driver (boxed: it is some 450 bytes, the
-    /// channel receiver 8).
-    Mongo(Box<mongodb::Cursor<Document>>),
-    /// The receiving end of the embedded store's reader thread.
-    Embedded(mpsc::Receiver<Result<Document, StoreError>>),
+    documents: Documents,
 }
 
 impl PostCursor {
-    /// Wraps a MongoDB cursor.
-    pub(crate) fn mongo(cursor: mongodb::Cursor<Document>) -> Self {
-        PostCursor {
-            source: Source::Mongo(Box::new(cursor)),
-        }
-    }
-
-    /// Wraps the channel fed by the embedded store's reader.
-    pub(crate) fn embedded(receiver: mpsc::Receiver<Result<Document, StoreError>>) -> Self {
-        PostCursor {
-            source: Source::Embedded(receiver),
-        }
+    /// A cursor over a backend's documents.
+    pub(crate) fn new(documents: Documents) -> Self {
+        PostCursor { documents }
     }
 
     /// The next document, `None` after the last one.
@@ -66,17 +54,6 @@ impl PostCursor {
     /// [`StoreError::Unavailable`] if the database went away mid-stream); the caller should
     /// stop reading then.
     pub async fn next(&mut self) -> Option<Result<Document, StoreError>> {
-        match &mut self.source {
-            Source::Mongo(cursor) => match cursor.advance().await {
-                Ok(true) => Some(
-                    cursor
-                        .deserialize_current()
-                        .map_err(|e| StoreError::Decode(e.to_string())),
-                ),
-                Ok(false) => None,
-                Err(e) => Some(Err(super::mongo::map_error(e))),
-            },
-            Source::Embedded(receiver) => receiver.recv().await,
-        }
+        std::future::poll_fn(|context| self.documents.as_mut().poll_next(context)).await
     }
 }

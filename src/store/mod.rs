@@ -25,7 +25,7 @@
 //! | `posts.delete_one({"_id": id})` | [`PostStore::delete_one`] |
 //!
 //! The nine update operators (`$currentDate $inc $min $max $mul $rename $set $setOnInsert
-//! $unset`) are described in [`update`] (what is accepted) and `update_engine` (what each
+//! $unset`) are described in [`update`] (what is accepted) and `embedded::update_engine` (what each
 //! does to a document).
 //!
 //! # Two backends, one behaviour
@@ -36,8 +36,27 @@
 //!   with nothing installed. It re-implements the query and update semantics in Rust.
 //!
 //! `tests/store_conformance.rs` runs every case against both and expects the same documents
-//! and the same errors. The app holds an `Arc<Store>`: [`Store`] is an enum over the two, and
-//! implements the three traits by delegating, so calls are static dispatch with no boxing.
+//! and the same errors.
+//!
+//! # The seam: four traits, one enum
+//!
+//! [`UserStore`], [`SessionStore`], [`PostStore`] and [`attempts::AttemptStore`] say what a
+//! store does, each in a few verbs. Code that needs only a part of a store is written against
+//! its trait: the session manager (`SessionStore`), the login throttle (`AttemptStore`), the
+//! [`sweep`] (both). [`memory::MemorySessions`] is the `SessionStore` contract in a page, and
+//! what the session layer's unit tests run on, with no socket and no file.
+//!
+//! The app itself holds an `Arc<Store>`: [`Store`] is an enum over the two backends that
+//! implements every trait by delegating. The backend is a choice made at run time (an
+//! environment variable), and an enum makes it once, with calls dispatched statically: no
+//! boxing, and no type parameter threaded through every handler and page for a choice the
+//! handlers never care about.
+//!
+//! Each backend is a folder, one file per collection: [`embedded`] and [`mongo`]. The
+//! neutral pieces sit here: the models ([`Identity`], [`Post`]…), typed queries
+//! ([`PostFilter`], with both backends' reading of it side by side in `query.rs`),
+//! [`update`], MongoDB's order of values (`compare.rs`), the [`PostCursor`] a list streams
+//! from, and [`StoreError`].
 //!
 //! # Safety rules this module enforces
 //!
@@ -64,10 +83,8 @@ pub mod memory;
 mod models;
 pub mod mongo;
 mod query;
-mod record_cache;
 pub mod sweep;
 pub mod update;
-mod update_engine;
 
 use attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule};
 pub use config::{Backend, StoreChoice, StoreConfig};

@@ -7,7 +7,7 @@
 //! embedded store keeps the ones it has read in memory and answers the next read from there.
 //!
 //! **Why the cache is never stale.** redb locks its file, so this process is the only writer,
-//! and every write goes through [`EmbeddedStore`](super::embedded::EmbeddedStore), which tells
+//! and every write goes through [`EmbeddedStore`](super::EmbeddedStore), which tells
 //! the cache which records it changed, after committing. The one race left is a reader that
 //! read the database just before a write committed and puts the old record into the cache just
 //! after the write cleared it. A generation number closes it: a reader notes the generation
@@ -31,7 +31,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bson::oid::ObjectId;
 
-use super::{SessionRecord, User};
+use crate::store::{SessionRecord, User};
 
 /// The most entries any one map holds.
 pub const CAPACITY: usize = 16_384;

@@ -30,9 +30,9 @@ use std::cmp::Ordering;
 
 use bson::{Bson, DateTime, Document, Timestamp};
 
-use super::compare::{Number, compare, identical};
-use super::update::{Operator, Update, UpdateOp};
-use super::{StoreError, UpdateFailure};
+use crate::store::compare::{Number, compare, identical};
+use crate::store::update::{Operator, Update, UpdateOp};
+use crate::store::{StoreError, UpdateFailure};
 
 /// MongoDB refuses to pad an array past this many elements; so do we, which also stops a
 /// path like `tags.999999999` from allocating gigabytes.
