@@ -36,8 +36,9 @@ struct Args {
     /// The embedded store's directory.
     #[arg(long, env = "GROUNDUP_DATA_DIR")]
     data_dir: Option<PathBuf>,
-    /// Development mode for plain http://localhost: the session cookie drops
-    /// `Secure` and the `__Host-` prefix so browsers keep it without TLS.
+    /// Development mode for plain http:// on a host other than localhost (a LAN address,
+    /// say): the session cookie drops `Secure` and the `__Host-` prefix, which browsers
+    /// refuse without TLS. (They treat http://localhost as secure, so it needs no --dev.)
     #[arg(long)]
     dev: bool,
     /// A reverse proxy whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` headers
@@ -117,7 +118,7 @@ async fn main() -> ExitCode {
     if args.dev {
         tracing::warn!(
             "--dev: the session cookie is sent without Secure and without the __Host- prefix; \
-             use this only on http://localhost"
+             use this only for development over plain http://"
         );
     }
 

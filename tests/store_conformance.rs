@@ -1574,9 +1574,12 @@ mod cases {
     }
 
     pub async fn current_date_type_date(s: Arc<Store>) {
+        let before = from_now(-1);
         let update = Update::new().push(Operator::CurrentDate, "seen", doc! { "$type": "date" });
         let doc = modified(&s, doc! {}, update).await;
-        assert!(doc.get_datetime("seen").is_ok());
+        let after = from_now(1);
+        let stamped = doc.get_datetime("seen").copied().unwrap();
+        assert!(before <= stamped && stamped <= after, "{stamped} is now");
     }
 
     pub async fn current_date_on_nested_path(s: Arc<Store>) {

@@ -3,16 +3,21 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestServer;
 use groundup::http::Request;
 use groundup::http::{BodyAborted, Limits, RequestHead, Response, Status};
 use groundup::server::{Service, stream};
+use tokio::sync::Notify;
 
 /// `/stream` sends three pieces with pauses between them; `/slow` answers
-/// after a pause.
-struct Slow;
+/// after a pause, and says when it has started.
+#[derive(Default)]
+struct Slow {
+    started: Arc<Notify>,
+}
 
 impl Service for Slow {
     type Route = ();
@@ -41,6 +46,7 @@ impl Service for Slow {
             });
             Response::new(Status::OK).stream(body)
         } else {
+            self.started.notify_one();
             tokio::time::sleep(Duration::from_millis(300)).await;
             Response::text(Status::OK, "done")
         }
@@ -48,7 +54,7 @@ impl Service for Slow {
 }
 
 async fn start() -> TestServer {
-    TestServer::start(Slow, Limits::default()).await
+    TestServer::start(Slow::default(), Limits::default()).await
 }
 
 #[tokio::test]
@@ -97,10 +103,15 @@ async fn head_of_a_stream_has_no_body() {
 
 #[tokio::test]
 async fn shutdown_finishes_the_request_in_flight_then_closes() {
-    let mut server = start().await;
+    let slow = Slow::default();
+    let started = Arc::clone(&slow.started);
+    let mut server = TestServer::start(slow, Limits::default()).await;
     let mut client = server.connect().await;
     client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n").await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Shut down once the handler is under way: the request is then in flight.
+    tokio::time::timeout(common::PATIENCE, started.notified())
+        .await
+        .expect("the handler started");
     let finished = server.shut_down();
     let response = client.response().await;
     assert_eq!(

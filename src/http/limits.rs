@@ -11,7 +11,8 @@ use std::time::Duration;
 /// The limits one server applies to every connection.
 ///
 /// `Limits::default()` gives the documented defaults; every field is public so
-/// a test or the command line can change one without restating the rest.
+/// a test, or a program that embeds the server, can change one without restating the
+/// rest. The `groundup` binary runs with the defaults.
 ///
 /// # Example
 ///

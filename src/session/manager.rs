@@ -33,9 +33,9 @@ pub struct SessionPolicy {
     /// The idle expiry slides forward at most this often, so that a busy
     /// client does not turn every read into a database write.
     pub touch_every: Duration,
-    /// Plain-http development mode: the cookie drops `Secure` and the
-    /// `__Host-` prefix (which requires `Secure`), so browsers keep it on
-    /// `http://localhost`.
+    /// Plain-http development mode: the cookie drops `Secure` and the `__Host-` prefix
+    /// (which requires `Secure`), so browsers keep it over plain `http://` on hosts other
+    /// than `localhost` (which browsers already treat as a secure origin).
     pub dev: bool,
 }
 
