@@ -20,8 +20,8 @@
 //! recipe: the argon2 crate's `hash_password`/`verify_password` (each allocates its 19 MiB) on
 //! tokio's blocking pool, with nothing bounding how many run at once; an unknown account is
 //! checked against a dummy hash, as groundup does, so both pay the same per login. `GET /api/me` answers in groundup's shape (see `me` in
-//! `src/app/auth.rs`) with what tower-sessions knows: it has no absolute expiry and no index of a
-//! user's sessions, so `absolute_expires_at` and `other_sessions` are absent.
+//! `src/app/api/accounts.rs`) with what tower-sessions knows: it has no absolute expiry and does not
+//! record when a session was last seen, so `absolute_expires_at` and `last_seen` are absent.
 //!
 //! Like the other peers it runs on multi-thread tokio, which the harness pins to one core.
 //!

@@ -30,8 +30,14 @@
 //! that each backend converts into.
 #![forbid(unsafe_code)]
 
+// `http` is always built; everything above it needs the `server` feature (on
+// by default), so the protocol alone builds with a handful of dependencies.
+#[cfg(feature = "server")]
 pub mod app;
 pub mod http;
+#[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "server")]
 pub mod session;
+#[cfg(feature = "server")]
 pub mod store;
