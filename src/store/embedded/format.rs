@@ -13,7 +13,6 @@ use std::path::Path;
 
 use redb::{Database, MultimapTableDefinition, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::sessions::expiry_key;
 use super::{backend, begin_write, decode, decode_record, encode, get_record};
 use crate::store::config::{POSTS, SESSIONS, USERS};
 use crate::store::models::to_document;
@@ -30,6 +29,14 @@ pub(super) const SESSIONS_BY_USER: MultimapTableDefinition<&[u8], &str> =
 /// Sessions by the moment they expire (ms since the epoch), then id hash.
 pub(super) const SESSIONS_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
     TableDefinition::new("sessions_by_expiry");
+/// The `sessions_by_expiry` key of a session: when it ends, then its id, so a range scan
+/// from the start finds the expired ones first.
+pub(super) fn expiry_key(record: &SessionRecord) -> (i64, &str) {
+    (
+        record.expires_at().timestamp_millis(),
+        record.id_hash.as_str(),
+    )
+}
 pub(super) const POSTS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new(POSTS);
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 

@@ -6,7 +6,7 @@ use bson::DateTime;
 use bson::oid::ObjectId;
 use redb::{ReadableDatabase, ReadableMultimapTable, ReadableTable, WriteTransaction};
 
-use super::format::{SESSIONS_BY_EXPIRY, SESSIONS_BY_USER, SESSIONS_TABLE};
+use super::format::{SESSIONS_BY_EXPIRY, SESSIONS_BY_USER, SESSIONS_TABLE, expiry_key};
 use super::record_cache::Changed;
 use super::{EmbeddedStore, backend, begin_write, decode_record, encode, get_record};
 use crate::store::models::to_document;
@@ -18,14 +18,6 @@ fn get_session(
     id_hash: &str,
 ) -> Result<Option<SessionRecord>, StoreError> {
     get_record(table, id_hash)
-}
-
-/// The `sessions_by_expiry` key of a session.
-pub(super) fn expiry_key(record: &SessionRecord) -> (i64, &str) {
-    (
-        record.expires_at().timestamp_millis(),
-        record.id_hash.as_str(),
-    )
 }
 
 /// Removes a session from the table and both of its indexes; the removed record, if there
