@@ -179,7 +179,7 @@ async fn an_upgraded_file_keeps_its_sessions_with_their_users_and_records_its_fo
         .unwrap()
         .unwrap()
         .value();
-    assert_eq!(format, 3);
+    assert_eq!(format, 4);
     assert_eq!(txn.open_table(SESSIONS).unwrap().len().unwrap(), 1);
 }
 

@@ -2,9 +2,11 @@
 //!
 //! `meta` records which layout the file has: 1 (no `meta` table yet), 2
 //! (`sessions_by_expiry` added), 3 (each session carries a copy of its user, see
-//! [`Identity`](crate::store::Identity)). Opening an older file brings it up to date in the
+//! [`Identity`](crate::store::Identity)), 4 (the posts' indexes, see
+//! [`post_index`](super::post_index)). Opening an older file brings it up to date in the
 //! same write transaction that creates the tables: sessions get their user copied in (a
-//! session whose user is gone is deleted), the expiry index is built, the version recorded.
+//! session whose user is gone is deleted), the expiry index and the posts' indexes are
+//! built, the version recorded.
 //! A crash midway leaves the old file, which the next open upgrades again, since redb commits
 //! a transaction whole or not at all. A file from a newer groundup is refused rather than
 //! misread.
@@ -13,6 +15,7 @@ use std::path::Path;
 
 use redb::{Database, MultimapTableDefinition, ReadableTable, TableDefinition, WriteTransaction};
 
+use super::post_index::{PostIndexes, PostKeys, post_id, raw};
 use super::{backend, begin_write, decode, decode_record, encode, get_record};
 use crate::store::config::{POSTS, SESSIONS, USERS};
 use crate::store::models::to_document;
@@ -41,7 +44,7 @@ pub(super) const POSTS_TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::n
 pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout this code reads and writes (see the module docs).
-pub(super) const FORMAT_VERSION: u64 = 3;
+pub(super) const FORMAT_VERSION: u64 = 4;
 /// The layout of a file that has no `meta` table: before `sessions_by_expiry`.
 pub(super) const FIRST_FORMAT: u64 = 1;
 
@@ -74,12 +77,17 @@ pub(super) fn prepare(db: &Database, file: &Path) -> Result<(), StoreError> {
     txn.open_multimap_table(SESSIONS_BY_USER).map_err(backend)?;
     txn.open_table(SESSIONS_BY_EXPIRY).map_err(backend)?;
     txn.open_table(POSTS_TABLE).map_err(backend)?;
+    PostIndexes::open(&txn)?;
     if found < FORMAT_VERSION {
         if found < 3 {
             copy_users_into_sessions(&txn)?;
         }
         if found < 2 {
             index_session_expiry(&txn)?;
+        }
+        if found < 4 {
+            let posts = index_posts(&txn)?;
+            tracing::info!("{}: indexed {posts} posts", file.display());
         }
         txn.open_table(META)
             .map_err(backend)?
@@ -103,6 +111,19 @@ fn index_session_expiry(txn: &WriteTransaction) -> Result<(), StoreError> {
         by_expiry.insert(expiry_key(&record), ()).map_err(backend)?;
     }
     Ok(())
+}
+
+/// Builds the posts' indexes from the posts table (format 3 → 4); the number of posts.
+fn index_posts(txn: &WriteTransaction) -> Result<u64, StoreError> {
+    let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+    let mut indexes = PostIndexes::open(txn)?;
+    let mut count = 0;
+    for entry in posts.iter().map_err(backend)? {
+        let (id, bytes) = entry.map_err(backend)?;
+        indexes.insert(post_id(id.value())?, &PostKeys::of(raw(bytes.value())?))?;
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Format 2 → 3: each session gets a copy of its user in place of the bare `user_id`; a

@@ -12,6 +12,7 @@
 //! | `sessions_by_user` | user `_id` | id hashes (multimap) | index for "log out everywhere" |
 //! | `sessions_by_expiry` | (expiry in ms, id hash) | nothing | index for the sweep of expired sessions |
 //! | `posts` | `_id` (12 bytes) | BSON document | the collection |
+//! | `posts_by_created`, `_by_author`, `_by_tag`, `_by_title`, `posts_unindexed` | see [`post_index`] | nothing | the lists' orders |
 //! | `meta` | a name | a number | the file's format version (`format`) |
 //!
 //! A unique index is just a table checked and written in the same write transaction as the
@@ -44,18 +45,20 @@
 //! **Format versions.** `meta` records which layout the file has; an older file is brought
 //! up to date when opened ([`format`]).
 //!
-//! **Sorting** needs to see every matching post before the first can be returned. The
-//! reader keeps only `(sort key, _id)` pairs, never the documents, then fetches each
-//! document by id as the consumer asks for it.
+//! **Lists** are read off an index in the order asked for, so a page costs what it returns,
+//! not what the collection holds ([`find`]).
 
 //!
 //! The code, by what it serves: `format.rs` (the tables and their versions), `users.rs`,
 //! `sessions.rs`, `posts.rs` (with `update_engine.rs`, the update operators applied to a
-//! document), and `record_cache.rs` (the reads a signed-in request repeats, answered from
+//! document; `post_index.rs`, the posts' indexes; and `find.rs`, a list read through
+//! them), and `record_cache.rs` (the reads a signed-in request repeats, answered from
 //! memory). How a query reads, on MongoDB and here side by side, is in
 //! `store/query.rs`.
 
+mod find;
 mod format;
+mod post_index;
 mod posts;
 mod record_cache;
 mod sessions;

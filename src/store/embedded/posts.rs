@@ -1,20 +1,22 @@
-//! Posts in the embedded store: one table by `_id`, and the reader behind a
-//! [`PostCursor`](crate::store::PostCursor).
+//! Posts in the embedded store: one table by `_id`, its indexes kept in step by every
+//! write ([`post_index`](super::post_index)), and lists read through them
+//! ([`find`](super::find)).
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document, RawDocument};
+use bson::{DateTime, Document};
 use futures_core::Stream;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{ReadableDatabase, ReadableTable};
 use tokio::sync::mpsc;
 
+use super::find::{self, BATCH};
 use super::format::POSTS_TABLE;
+use super::post_index::{PostIndexes, PostKeys, raw};
 use super::{EmbeddedStore, backend, begin_write, encode, get_doc, update_engine};
 use crate::store::cursor::{CHANNEL_DEPTH, PostCursor};
-use crate::store::query::after_matches;
 use crate::store::{
     FindOptions, NewPost, PostFilter, PostStore, StoreError, Update, UpdateOutcome,
 };
@@ -37,10 +39,12 @@ impl PostStore for EmbeddedStore {
             let txn = begin_write(db)?;
             {
                 let mut table = txn.open_table(POSTS_TABLE).map_err(backend)?;
+                let mut indexes = PostIndexes::open(&txn)?;
                 for (id, bytes) in &docs {
                     table
                         .insert(id.bytes().as_slice(), bytes.as_slice())
                         .map_err(backend)?;
+                    indexes.insert(id.bytes(), &PostKeys::of(raw(bytes)?))?;
                 }
             }
             txn.commit().map_err(backend)?;
@@ -60,18 +64,21 @@ impl PostStore for EmbeddedStore {
         filter: PostFilter,
         options: FindOptions,
     ) -> Result<PostCursor, StoreError> {
-        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH);
+        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH.div_ceil(BATCH));
         let db = Arc::clone(&self.db);
         // The first message is the plan's outcome: an error for a bad `after`, else the
         // documents follow. Waiting for it lets `find` itself return that error.
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
-            stream_posts(&db, &filter, &options, ready_tx, &sender)
+            find::stream_posts(&db, &filter, &options, ready_tx, &sender)
         });
         ready_rx
             .await
             .map_err(|_| StoreError::Backend("embedded reader stopped before starting".into()))??;
-        Ok(PostCursor::new(Box::pin(Received(receiver))))
+        Ok(PostCursor::new(Box::pin(Received {
+            batches: receiver,
+            batch: Vec::new().into_iter(),
+        })))
     }
 
     async fn update_one(
@@ -87,9 +94,20 @@ impl PostStore for EmbeddedStore {
             let outcome = {
                 let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
                 let now = DateTime::now();
-                let (mut doc, inserting) = match get_doc(&posts, &id.bytes())? {
-                    Some(doc) => (doc, false),
-                    None if upsert => (bson::doc! { "_id": id }, true),
+                let stored = match posts.get(id.bytes().as_slice()).map_err(backend)? {
+                    Some(bytes) => {
+                        let doc = raw(bytes.value())?;
+                        Some((
+                            doc.try_into()
+                                .map_err(|e: bson::raw::Error| StoreError::Decode(e.to_string()))?,
+                            PostKeys::of(doc),
+                        ))
+                    }
+                    None => None,
+                };
+                let (mut doc, old_keys, inserting) = match stored {
+                    Some((doc, keys)) => (doc, Some(keys), false),
+                    None if upsert => (bson::doc! { "_id": id }, None, true),
                     None => {
                         return Ok(UpdateOutcome {
                             matched: 0,
@@ -100,9 +118,16 @@ impl PostStore for EmbeddedStore {
                 };
                 let modified = update_engine::apply(&mut doc, &update, inserting, now)?;
                 if modified || inserting {
+                    let bytes = encode(&doc)?;
                     posts
-                        .insert(id.bytes().as_slice(), encode(&doc)?.as_slice())
+                        .insert(id.bytes().as_slice(), bytes.as_slice())
                         .map_err(backend)?;
+                    let new_keys = PostKeys::of(raw(&bytes)?);
+                    let mut indexes = PostIndexes::open(&txn)?;
+                    match &old_keys {
+                        Some(old_keys) => indexes.replace(id.bytes(), old_keys, &new_keys)?,
+                        None => indexes.insert(id.bytes(), &new_keys)?,
+                    }
                 }
                 if inserting {
                     UpdateOutcome {
@@ -129,12 +154,14 @@ impl PostStore for EmbeddedStore {
             let txn = begin_write(db)?;
             let deleted = {
                 let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
-                u64::from(
-                    posts
-                        .remove(id.bytes().as_slice())
-                        .map_err(backend)?
-                        .is_some(),
-                )
+                match posts.remove(id.bytes().as_slice()).map_err(backend)? {
+                    Some(removed) => {
+                        let keys = PostKeys::of(raw(removed.value())?);
+                        PostIndexes::open(&txn)?.remove(id.bytes(), &keys)?;
+                        1
+                    }
+                    None => 0,
+                }
             };
             txn.commit().map_err(backend)?;
             Ok(deleted)
@@ -143,137 +170,28 @@ impl PostStore for EmbeddedStore {
     }
 }
 
-/// The sort key of a post, read from its stored bytes: the sorted field's value, or null
-/// when missing (MongoDB sorts a missing field as null).
-fn sort_key(doc: &RawDocument, field: &str) -> Result<Bson, StoreError> {
-    let decode_error = |e: bson::raw::Error| StoreError::Decode(e.to_string());
-    match doc.get(field).map_err(decode_error)? {
-        Some(value) => Bson::try_from(value).map_err(decode_error),
-        None => Ok(Bson::Null),
-    }
+/// The reader thread's channel as the store's stream of documents: batches of
+/// [`BATCH`], at most [`CHANNEL_DEPTH`] documents ahead of the consumer; dropping it stops
+/// the reader at its next send.
+struct Received {
+    batches: mpsc::Receiver<Result<Vec<Document>, StoreError>>,
+    /// What is left of the last batch.
+    batch: std::vec::IntoIter<Document>,
 }
-
-/// What the reader decided to send: the snapshot's posts table and the ids, in order.
-type Plan = (
-    redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    Vec<ObjectId>,
-);
-
-/// The reader behind an embedded [`PostCursor`], run on a blocking thread.
-///
-/// 1. Scan the posts, keeping `(sort key, _id)` of those that match the filter and come
-///    after the `after` anchor. The scan reads each post's bytes in place, decoding nothing
-///    but the sort key; only the posts sent are decoded whole.
-/// 2. Sort those pairs, apply skip and limit.
-/// 3. Fetch each document by id and send it; stop early if the cursor was dropped.
-///
-/// Everything happens in one read transaction, so the results are one consistent snapshot,
-/// whatever is written meanwhile.
-fn stream_posts(
-    db: &Database,
-    filter: &PostFilter,
-    options: &FindOptions,
-    ready: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
-    sender: &mpsc::Sender<Result<Document, StoreError>>,
-) {
-    let plan = || -> Result<Plan, StoreError> {
-        let txn = db.begin_read().map_err(backend)?;
-        let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
-        let field = options.sort.field();
-        let anchor = match options.after {
-            Some(after) => {
-                let doc =
-                    get_doc(&posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
-                        reason: format!("`after` names post {after}, which does not exist"),
-                    })?;
-                let key = doc
-                    .get(field)
-                    .cloned()
-                    .ok_or_else(|| StoreError::InvalidQuery {
-                        reason: format!("`after` post {after} has no `{field}` to page by"),
-                    })?;
-                Some((key, after))
-            }
-            None => None,
-        };
-        let mut keys: Vec<(Bson, ObjectId)> = Vec::new();
-        for entry in posts.iter().map_err(backend)? {
-            let (id, bytes) = entry.map_err(backend)?;
-            let doc = RawDocument::from_bytes(bytes.value())
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
-            if !filter.matches(doc) {
-                continue;
-            }
-            let Ok(id_bytes) = <[u8; 12]>::try_from(id.value()) else {
-                return Err(StoreError::Decode("a post key is not 12 bytes".into()));
-            };
-            let key = sort_key(doc, field)?;
-            let id = ObjectId::from_bytes(id_bytes);
-            if let Some((anchor_key, anchor_id)) = &anchor
-                && !after_matches(options.sort, (anchor_key, anchor_id), (&key, &id))
-            {
-                continue;
-            }
-            keys.push((key, id));
-        }
-        let skip = usize::try_from(options.skip.unwrap_or(0)).unwrap_or(usize::MAX);
-        let limit = options
-            .limit
-            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-        let order = |a: &(Bson, ObjectId), b: &(Bson, ObjectId)| {
-            options.sort.order((&a.0, &a.1), (&b.0, &b.1))
-        };
-        // A page needs only its first `skip + limit` keys in order. Selecting them first
-        // (linear time) and sorting just those costs far less than sorting every match when
-        // a page of 100 is wanted from thousands.
-        let wanted = skip.saturating_add(limit);
-        if wanted < keys.len() {
-            keys.select_nth_unstable_by(wanted, order);
-            keys.truncate(wanted);
-        }
-        keys.sort_by(order);
-        let ids = keys
-            .into_iter()
-            .skip(skip)
-            .take(limit)
-            .map(|(_, id)| id)
-            .collect();
-        Ok((posts, ids))
-    };
-    let (posts, ids) = match plan() {
-        Ok(planned) => {
-            // A closed receiver means `find` was cancelled; nobody wants the documents.
-            if ready.send(Ok(())).is_err() {
-                return;
-            }
-            planned
-        }
-        Err(e) => {
-            // `find` reports this error itself; if it was cancelled, there is no one to tell.
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    for id in ids {
-        // A post deleted after the snapshot is still in it: the read transaction is stable.
-        let item = get_doc(&posts, &id.bytes()).and_then(|doc| {
-            doc.ok_or_else(|| StoreError::Backend(format!("post {id} vanished from a snapshot")))
-        });
-        let failed = item.is_err();
-        if sender.blocking_send(item).is_err() || failed {
-            return;
-        }
-    }
-}
-
-/// The reader thread's channel as the store's stream of documents: at most
-/// [`CHANNEL_DEPTH`] ahead of the consumer; dropping it stops the reader at its next send.
-struct Received(mpsc::Receiver<Result<Document, StoreError>>);
 
 impl Stream for Received {
     type Item = Result<Document, StoreError>;
 
     fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(context)
+        loop {
+            if let Some(document) = self.batch.next() {
+                return Poll::Ready(Some(Ok(document)));
+            }
+            match std::task::ready!(self.batches.poll_recv(context)) {
+                Some(Ok(batch)) => self.batch = batch.into_iter(),
+                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
+                None => return Poll::Ready(None),
+            }
+        }
     }
 }

@@ -1,0 +1,459 @@
+//! How the embedded store answers `find`: choose the index that fits the query, walk it in
+//! the order asked for, test each post against the whole filter, merge in the posts no
+//! index holds, and stop as soon as the page is full.
+//!
+//! ```text
+//!   sort=created (default)   author given → posts_by_author  (author, date, _id)
+//!                            tag given    → posts_by_tag     (tag, date, _id)
+//!                            otherwise    → posts_by_created (date, _id)
+//!   sort=title                            → posts_by_title   (title, _id)
+//! ```
+//!
+//! The walk is a range of the table: `since`/`until` bound the dates, `title_prefix` the
+//! titles, and `after` (keyset paging) moves the start to just past the anchor post's key.
+//! Newest first walks the same table backwards. Every post the walk meets is still tested
+//! against the whole [`PostFilter`](crate::store::PostFilter), so an index only narrows
+//! what is read and can never let a wrong post through; when the query has one condition
+//! the index answers exactly (an author, or a tag), every post read is a post returned.
+//!
+//! So a page costs what it returns, however many posts exist: 100 newest posts read 100
+//! index entries and 100 posts. What is not indexed costs more, and says so:
+//! - `skip=N` walks N entries before the page (use `after`);
+//! - `author` and `tag` together walk the author's posts, testing the tag;
+//! - `sort=title` with `author`, `tag`, `since` or `until` walks titles in order until the
+//!   page is full, so a rare author's title-sorted list may read many posts;
+//! - posts whose date or title is not a single date or string (`posts_unindexed`, see
+//!   [`post_index`](super::post_index)) are read whole on every list of that order.
+//!
+//! Everything happens in one read transaction, so the results are one consistent snapshot,
+//! whatever is written meanwhile.
+
+use std::cmp::Ordering;
+use std::iter::Peekable;
+use std::ops::Bound;
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime, Document};
+use redb::{AccessGuard, Database, ReadOnlyTable, ReadTransaction, ReadableDatabase};
+use tokio::sync::mpsc;
+
+use super::format::POSTS_TABLE;
+use super::post_index::{
+    Id, Order, POSTS_BY_AUTHOR, POSTS_BY_CREATED, POSTS_BY_TAG, POSTS_BY_TITLE, POSTS_UNINDEXED,
+    raw,
+};
+use super::{backend, decode, get_doc};
+use crate::store::query::after_matches;
+use crate::store::{FindOptions, PostFilter, PostSort, StoreError};
+
+/// How many documents the reader hands over at once: one channel message, and one wake-up
+/// of the consumer, per batch rather than per post.
+pub(super) const BATCH: usize = 32;
+
+/// The reader behind an embedded [`PostCursor`](crate::store::PostCursor), run on a
+/// blocking thread: plans the walk, reports the plan's outcome on `ready` (an error for a
+/// bad `after`), then sends the page in batches of [`BATCH`]. It stops early if the cursor
+/// is dropped.
+pub(super) fn stream_posts(
+    db: &Database,
+    filter: &PostFilter,
+    options: &FindOptions,
+    ready: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
+    sender: &mpsc::Sender<Result<Vec<Document>, StoreError>>,
+) {
+    let snapshot = match Snapshot::open(db) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let page = match snapshot.page(filter, options) {
+        Ok(page) => page,
+        Err(e) => {
+            // `find` reports this error itself; if it was cancelled, no one is left to tell.
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    // A closed receiver means `find` was cancelled; nobody wants the documents.
+    if ready.send(Ok(())).is_err() {
+        return;
+    }
+    let mut batch = Vec::with_capacity(BATCH);
+    for found in page {
+        match found.and_then(|found| decode(found.bytes.value())) {
+            Ok(document) => batch.push(document),
+            Err(e) => {
+                let _ = sender.blocking_send(Err(e));
+                return;
+            }
+        }
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if sender.blocking_send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = sender.blocking_send(Ok(batch));
+    }
+}
+
+/// A post the walk found: its sort key, id, and stored bytes (read in place from the
+/// snapshot; only the posts returned are decoded).
+struct Found<'t> {
+    key: Bson,
+    id: ObjectId,
+    bytes: AccessGuard<'t, &'static [u8]>,
+}
+
+/// Found posts, in order.
+type Walk<'t> = Box<dyn Iterator<Item = Result<Found<'t>, StoreError>> + 't>;
+
+/// Index entries as (sort key, id), in the order walked.
+type Entries<'t> = Box<dyn Iterator<Item = Result<(Bson, Id), StoreError>> + 't>;
+
+/// Date-ordered index entries, ascending; walked backwards for newest first.
+type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<(Bson, Id), StoreError>>>;
+
+/// One read transaction's view of the posts and their indexes.
+struct Snapshot {
+    txn: ReadTransaction,
+    posts: ReadOnlyTable<&'static [u8], &'static [u8]>,
+}
+
+impl Snapshot {
+    fn open(db: &Database) -> Result<Self, StoreError> {
+        let txn = db.begin_read().map_err(backend)?;
+        let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
+        Ok(Snapshot { txn, posts })
+    }
+
+    /// The page `options` asks for, lazily: each post is read when the caller takes it.
+    fn page<'t>(
+        &'t self,
+        filter: &'t PostFilter,
+        options: &FindOptions,
+    ) -> Result<impl Iterator<Item = Result<Found<'t>, StoreError>> + 't, StoreError> {
+        let sort = options.sort;
+        let anchor = match options.after {
+            Some(after) => Some(self.anchor(after, sort)?),
+            None => None,
+        };
+        let merged = Merge {
+            sort,
+            indexed: self.indexed(filter, sort, anchor.as_ref())?.peekable(),
+            unindexed: self
+                .unindexed(filter, sort, anchor.as_ref())?
+                .into_iter()
+                .peekable(),
+        };
+        Ok(Page {
+            posts: merged,
+            skip: options.skip.unwrap_or(0),
+            left: options.limit.unwrap_or(u64::MAX),
+        })
+    }
+
+    /// The sort key and id of the `after` post.
+    fn anchor(&self, after: ObjectId, sort: PostSort) -> Result<(Bson, ObjectId), StoreError> {
+        let field = sort.field();
+        let doc =
+            get_doc(&self.posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
+                reason: format!("`after` names post {after}, which does not exist"),
+            })?;
+        let key = doc
+            .get(field)
+            .cloned()
+            .ok_or_else(|| StoreError::InvalidQuery {
+                reason: format!("`after` post {after} has no `{field}` to page by"),
+            })?;
+        Ok((key, after))
+    }
+
+    /// The matching posts the order's index holds, in `sort` order, from just past `anchor`.
+    fn indexed<'t>(
+        &'t self,
+        filter: &'t PostFilter,
+        sort: PostSort,
+        anchor: Option<&(Bson, ObjectId)>,
+    ) -> Result<Walk<'t>, StoreError> {
+        let entries: Entries<'static> = match sort {
+            PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => {
+                let Some(span) = DateSpan::of(filter, sort, anchor) else {
+                    return Ok(Box::new(std::iter::empty()));
+                };
+                let dates = self.dates(filter, &span)?;
+                if sort.descending() {
+                    Box::new(dates.rev())
+                } else {
+                    dates
+                }
+            }
+            PostSort::TitleAsc => match self.titles(filter, anchor)? {
+                Some(titles) => titles,
+                None => return Ok(Box::new(std::iter::empty())),
+            },
+        };
+        Ok(Box::new(entries.filter_map(move |entry| {
+            entry
+                .and_then(|(key, id)| {
+                    let bytes =
+                        self.posts
+                            .get(id.as_slice())
+                            .map_err(backend)?
+                            .ok_or_else(|| {
+                                StoreError::Backend(format!(
+                                    "index entry for post {} without the post",
+                                    ObjectId::from_bytes(id)
+                                ))
+                            })?;
+                    let matches = filter.matches(raw(bytes.value())?);
+                    Ok(matches.then(|| Found {
+                        key,
+                        id: ObjectId::from_bytes(id),
+                        bytes,
+                    }))
+                })
+                .transpose()
+        })))
+    }
+
+    /// The date-ordered entries within `span`, ascending: one author's or one tag's when
+    /// the filter names one, else every post's.
+    fn dates(&self, filter: &PostFilter, span: &DateSpan) -> Result<DateEntries, StoreError> {
+        fn date((millis, id): (i64, Id)) -> (Bson, Id) {
+            (Bson::DateTime(DateTime::from_millis(millis)), id)
+        }
+        if let Some(author) = filter.author {
+            let author = author.bytes();
+            let table = self.txn.open_table(POSTS_BY_AUTHOR).map_err(backend)?;
+            let range = table
+                .range((
+                    span.lower(|d| (author, d.0, d.1)),
+                    span.upper(|d| (author, d.0, d.1)),
+                ))
+                .map_err(backend)?;
+            return Ok(Box::new(range.map(|entry| {
+                let (key, _) = entry.map_err(backend)?;
+                let (_, millis, id) = key.value();
+                Ok(date((millis, id)))
+            })));
+        }
+        if let Some(tag) = filter.tag.as_deref() {
+            let table = self.txn.open_table(POSTS_BY_TAG).map_err(backend)?;
+            let range = table
+                .range((
+                    span.lower(|d| (tag, d.0, d.1)),
+                    span.upper(|d| (tag, d.0, d.1)),
+                ))
+                .map_err(backend)?;
+            return Ok(Box::new(range.map(|entry| {
+                let (key, _) = entry.map_err(backend)?;
+                let (_, millis, id) = key.value();
+                Ok(date((millis, id)))
+            })));
+        }
+        let table = self.txn.open_table(POSTS_BY_CREATED).map_err(backend)?;
+        let range = table
+            .range((span.lower(|d| d), span.upper(|d| d)))
+            .map_err(backend)?;
+        Ok(Box::new(range.map(|entry| {
+            let (key, _) = entry.map_err(backend)?;
+            Ok(date(key.value()))
+        })))
+    }
+
+    /// The title-ordered entries from just past `anchor` (or the start of `title_prefix`)
+    /// while titles keep the prefix; `None` when no indexed title can follow the anchor.
+    fn titles(
+        &self,
+        filter: &PostFilter,
+        anchor: Option<&(Bson, ObjectId)>,
+    ) -> Result<Option<Entries<'static>>, StoreError> {
+        let prefix = filter.title_prefix.clone().unwrap_or_default();
+        let table = self.txn.open_table(POSTS_BY_TITLE).map_err(backend)?;
+        let range = match anchor {
+            // `after` compares only within a type (see `after_matches`): past a title that
+            // is not a string, no string title follows.
+            Some((Bson::String(title), id)) if title.as_str() >= prefix.as_str() => table
+                .range::<(&str, Id)>((
+                    Bound::Excluded((title.as_str(), id.bytes())),
+                    Bound::Unbounded,
+                )),
+            Some((Bson::String(_), _)) | None => table.range::<(&str, Id)>((
+                Bound::Included((prefix.as_str(), [0; 12])),
+                Bound::Unbounded,
+            )),
+            Some(_) => return Ok(None),
+        }
+        .map_err(backend)?;
+        let entries = range
+            .map(|entry| {
+                let (key, _) = entry.map_err(backend)?;
+                let (title, id) = key.value();
+                Ok((Bson::String(title.to_owned()), id))
+            })
+            .take_while(move |entry: &Result<(Bson, Id), StoreError>| match entry {
+                Ok((Bson::String(title), _)) => title.starts_with(prefix.as_str()),
+                _ => true,
+            });
+        Ok(Some(Box::new(entries)))
+    }
+
+    /// The matching posts that the order's index cannot hold, sorted: read whole, every
+    /// time (see [`post_index`](super::post_index)).
+    fn unindexed<'t>(
+        &'t self,
+        filter: &PostFilter,
+        sort: PostSort,
+        anchor: Option<&(Bson, ObjectId)>,
+    ) -> Result<Vec<Found<'t>>, StoreError> {
+        let order = match sort {
+            PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => Order::Created,
+            PostSort::TitleAsc => Order::Title,
+        } as u8;
+        let table = self.txn.open_table(POSTS_UNINDEXED).map_err(backend)?;
+        let mut found = Vec::new();
+        for entry in table
+            .range((order, [0; 12])..=(order, [0xFF; 12]))
+            .map_err(backend)?
+        {
+            let (key, _) = entry.map_err(backend)?;
+            let (_, id) = key.value();
+            let Some(bytes) = self.posts.get(id.as_slice()).map_err(backend)? else {
+                continue;
+            };
+            let doc = raw(bytes.value())?;
+            if !filter.matches(doc) {
+                continue;
+            }
+            let key = sort_key(doc, sort.field())?;
+            let id = ObjectId::from_bytes(id);
+            if let Some((anchor_key, anchor_id)) = anchor
+                && !after_matches(sort, (anchor_key, anchor_id), (&key, &id))
+            {
+                continue;
+            }
+            found.push(Found { key, id, bytes });
+        }
+        found.sort_by(|a, b| sort.order((&a.key, &a.id), (&b.key, &b.id)));
+        Ok(found)
+    }
+}
+
+/// The part of the date order a list walks, as bounds on (ms, id): `since` and `until`,
+/// tightened by the `after` anchor.
+struct DateSpan {
+    lower: Bound<(i64, Id)>,
+    upper: Bound<(i64, Id)>,
+}
+
+impl DateSpan {
+    /// `None` when no indexed post can match: `after` names a post whose date is not a date
+    /// (keyset paging compares only within a type).
+    fn of(filter: &PostFilter, sort: PostSort, anchor: Option<&(Bson, ObjectId)>) -> Option<Self> {
+        let mut lower = filter.since.map_or(Bound::Unbounded, |since| {
+            Bound::Included((since.timestamp_millis(), [0; 12]))
+        });
+        let mut upper = filter.until.map_or(Bound::Unbounded, |until| {
+            Bound::Excluded((until.timestamp_millis(), [0; 12]))
+        });
+        if let Some((key, id)) = anchor {
+            let Bson::DateTime(date) = key else {
+                return None;
+            };
+            let past = (date.timestamp_millis(), id.bytes());
+            // The tighter bound wins: the later start ascending, the earlier end descending.
+            if sort.descending() {
+                if !matches!(upper, Bound::Excluded(until) if until <= past) {
+                    upper = Bound::Excluded(past);
+                }
+            } else if !matches!(lower, Bound::Included(since) if since > past) {
+                lower = Bound::Excluded(past);
+            }
+        }
+        Some(DateSpan { lower, upper })
+    }
+
+    /// The lower bound in a table whose key ends in (ms, id); an open end becomes the
+    /// smallest such key, so a table keyed by author or tag first stays within one.
+    fn lower<K>(&self, key: impl Fn((i64, Id)) -> K) -> Bound<K> {
+        match self.lower {
+            Bound::Included(at) => Bound::Included(key(at)),
+            Bound::Excluded(at) => Bound::Excluded(key(at)),
+            Bound::Unbounded => Bound::Included(key((i64::MIN, [0; 12]))),
+        }
+    }
+
+    /// The upper bound, likewise; an open end becomes the largest key.
+    fn upper<K>(&self, key: impl Fn((i64, Id)) -> K) -> Bound<K> {
+        match self.upper {
+            Bound::Included(at) => Bound::Included(key(at)),
+            Bound::Excluded(at) => Bound::Excluded(key(at)),
+            Bound::Unbounded => Bound::Included(key((i64::MAX, [0xFF; 12]))),
+        }
+    }
+}
+
+/// Two sorted walks as one: the index's, and the few posts no index holds.
+struct Merge<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> {
+    sort: PostSort,
+    indexed: Peekable<I>,
+    unindexed: Peekable<std::vec::IntoIter<Found<'t>>>,
+}
+
+impl<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> Iterator for Merge<'t, I> {
+    type Item = Result<Found<'t>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let unindexed_first = match (self.indexed.peek(), self.unindexed.peek()) {
+            (Some(Ok(a)), Some(b)) => {
+                self.sort.order((&b.key, &b.id), (&a.key, &a.id)) == Ordering::Less
+            }
+            (Some(_), _) => false,
+            (None, _) => true,
+        };
+        if unindexed_first {
+            self.unindexed.next().map(Ok)
+        } else {
+            self.indexed.next()
+        }
+    }
+}
+
+/// `skip`, then at most `left` posts; an error ends the walk, skipped or not.
+struct Page<I> {
+    posts: I,
+    skip: u64,
+    left: u64,
+}
+
+impl<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> Iterator for Page<I> {
+    type Item = Result<Found<'t>, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.left > 0 {
+            let found = self.posts.next()?;
+            if found.is_ok() && self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
+            self.left = if found.is_ok() { self.left - 1 } else { 0 };
+            return Some(found);
+        }
+        None
+    }
+}
+
+/// The sort key of a post, read from its stored bytes: the sorted field's value, or null
+/// when missing (MongoDB sorts a missing field as null).
+fn sort_key(doc: &bson::RawDocument, field: &str) -> Result<Bson, StoreError> {
+    let decode_error = |e: bson::raw::Error| StoreError::Decode(e.to_string());
+    match doc.get(field).map_err(decode_error)? {
+        Some(value) => Bson::try_from(value).map_err(decode_error),
+        None => Ok(Bson::Null),
+    }
+}
