@@ -18,7 +18,7 @@
 //! [`authenticate`] (who a request is from), [`credentials`] (what a registration and a
 //! login present, and how they are checked), [`fields`] (reading JSON or form bodies by name
 //! and type), [`post_json`] (posts between JSON and BSON, and which fields a client may
-//! write) and [`csrf`] (refusing state changes other sites asked for).
+//! write), [`stored_json`] (a stored post written as JSON straight from its bytes) and [`csrf`] (refusing state changes other sites asked for).
 
 pub mod api;
 pub mod authenticate;
@@ -31,6 +31,7 @@ pub mod pages;
 pub mod post_json;
 pub mod reply;
 pub mod router;
+pub mod stored_json;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -318,39 +318,6 @@ fn current_date_operand(path: &str, value: &Value) -> Result<Bson, FieldError> {
     }
 }
 
-/// A stored post as the JSON clients read.
-pub fn document_json(document: &Document) -> Value {
-    let mut object = Map::new();
-    for (name, value) in document {
-        let name = if name == "_id" { "id" } else { name.as_str() };
-        object.insert(name.to_owned(), bson_json(value));
-    }
-    Value::Object(object)
-}
-
-fn bson_json(value: &Bson) -> Value {
-    match value {
-        Bson::ObjectId(id) => Value::String(id.to_hex()),
-        Bson::DateTime(date) => Value::String(rfc3339(*date)),
-        Bson::Timestamp(stamp) => serde_json::json!({ "t": stamp.time, "i": stamp.increment }),
-        Bson::String(text) => Value::String(text.clone()),
-        Bson::Int32(number) => Value::from(*number),
-        Bson::Int64(number) => Value::from(*number),
-        Bson::Double(number) => {
-            serde_json::Number::from_f64(*number).map_or(Value::Null, Value::Number)
-        }
-        Bson::Boolean(flag) => Value::Bool(*flag),
-        Bson::Array(items) => Value::Array(items.iter().map(bson_json).collect()),
-        Bson::Document(document) => document_json(document),
-        other => other.clone().into_relaxed_extjson(),
-    }
-}
-
-/// A date as RFC 3339 with milliseconds, the precision BSON keeps.
-pub fn rfc3339(date: DateTime) -> String {
-    date.try_to_rfc3339_string().unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,15 +354,5 @@ mod tests {
             Bson::Int64(1 << 40)
         );
         assert_eq!(number("n", &json!(1.5)).unwrap(), Bson::Double(1.5));
-    }
-
-    #[test]
-    fn stored_posts_read_as_plain_json() {
-        let id = bson::oid::ObjectId::new();
-        let document = bson::doc! { "_id": id, "title": "t", "when": DateTime::from_millis(0), "likes": 2_i64 };
-        assert_eq!(
-            document_json(&document),
-            json!({"id": id.to_hex(), "title": "t", "when": "1970-01-01T00:00:00Z", "likes": 2})
-        );
     }
 }

@@ -36,6 +36,7 @@ use crate::app::credentials::{
 use crate::app::csrf;
 use crate::app::fields::{FieldError, Fields};
 use crate::app::reply::{Refused, Reply, internal_error};
+use crate::app::stored_json::rfc3339;
 use crate::http::{Request, Response, Status};
 use crate::session::manager;
 use crate::store::{Identity, SessionStore, UserStore};
@@ -77,11 +78,6 @@ struct SessionBody {
     last_seen: String,
     idle_expires_at: String,
     absolute_expires_at: String,
-}
-
-/// A stored time as RFC 3339 text, in UTC.
-fn rfc3339(time: bson::DateTime) -> String {
-    time.try_to_rfc3339_string().unwrap_or_default()
 }
 
 /// The start of register, login and token: refuse another origin, then read the body's

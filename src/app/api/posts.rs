@@ -32,11 +32,14 @@ use crate::app::App;
 use crate::app::authenticate::{Principal, authenticate};
 use crate::app::credentials::is_username;
 use crate::app::fields::{self, FieldError};
-use crate::app::post_json::{self, document_json, new_post_fields, update_document};
+use crate::app::post_json::{self, new_post_fields, update_document};
 use crate::app::reply::{Refused, Reply};
+use crate::app::stored_json;
 use crate::http::{BodyAborted, Request, Response, Status};
 use crate::server::stream;
-use crate::store::{FindOptions, PostFilter, PostSort, PostStore, Store, Update, UserStore};
+use crate::store::{
+    FindOptions, PostFilter, PostSort, PostStore, Store, StoreError, Update, UserStore,
+};
 
 /// The most posts one list request may ask for. High on purpose: the list
 /// streams, so a large page costs the server no memory, only time.
@@ -46,10 +49,12 @@ pub const DEFAULT_LIMIT: u64 = 50;
 /// The largest `skip`. Skipping makes the database walk past every skipped
 /// post; for deep pages, `after` (the last id seen) is the cheap way.
 pub const MAX_SKIP: u64 = 10_000;
-/// Documents the list handler may have encoded ahead of the client.
-const STREAM_DEPTH: usize = 16;
-/// Posts per chunk of the streamed list.
-const POSTS_PER_CHUNK: usize = 64;
+/// Chunks the list handler may have encoded ahead of the client: with [`CHUNK_BYTES`],
+/// about 320 KiB per list in flight (four queued, one being filled), whatever its length.
+const STREAM_DEPTH: usize = 4;
+/// A chunk of a streamed list is sent once it holds this many bytes of JSON (a post or so
+/// more). A page smaller than this, a hundred typical posts, is one plain response.
+const CHUNK_BYTES: usize = 64 * 1024;
 
 /// The request body as JSON, or the 400/415 that explains why not.
 fn json_body(request: &Request) -> Result<Value, Refused> {
@@ -101,7 +106,13 @@ pub async fn create(app: &App, request: &Request) -> Reply {
 pub async fn get(app: &App, request: &Request) -> Reply {
     let id = post_id(request)?;
     match app.store.find_one(id).await? {
-        Some(document) => Ok(Response::json(Status::OK, &document_json(&document))),
+        Some(document) => {
+            let json = bson::RawDocumentBuf::from_document(&document)
+                .map_err(|e| e.to_string())
+                .and_then(|raw| stored_json::post_json(&raw).map_err(|e| e.to_string()))
+                .map_err(StoreError::Decode)?;
+            Ok(Response::json_bytes(Status::OK, json))
+        }
         None => Err(Refused::with(Response::error(
             Status::NOT_FOUND,
             "no such post",
@@ -198,49 +209,108 @@ pub async fn list(app: &App, request: &Request) -> Reply {
         // Nobody by that name has posts: ask for an id nobody has.
         query.filter.author = Some(author.map_or(ObjectId::from_bytes([0; 12]), |user| user.id));
     }
-    // Open the cursor before answering, so an unreachable database is
-    // still a clean 503 rather than a cut-off 200.
-    let cursor = app.store.find(query.filter, query.options).await?;
+    // Open the cursor and fill the first chunk before answering, so an unreachable
+    // database, or a cursor failing at once, is still a clean 503 rather than a cut-off 200;
+    // and a page that fits in one chunk, as most do, is one plain response: no task, no
+    // channel, one write.
+    let mut cursor = app.store.find(query.filter, query.options).await?;
+    let mut chunk = Chunk::opening();
+    if chunk.fill(&mut cursor).await? == Filled::Ended {
+        return Ok(Response::json_bytes(Status::OK, chunk.close()));
+    }
     let (sender, body) = stream::channel(STREAM_DEPTH);
-    tokio::spawn(stream_posts(cursor, sender));
+    tokio::spawn(stream_posts(cursor, chunk, sender));
     Ok(Response::new(Status::OK)
         .content_type("application/json")
         .stream(body))
 }
 
-/// Writes `[`, the documents joined by commas, and `]`, a chunk per
-/// [`POSTS_PER_CHUNK`] documents. Stops early if the client goes away.
-async fn stream_posts(mut cursor: crate::store::PostCursor, sender: stream::BodySender) {
-    let mut chunk = b"[".to_vec();
-    let mut first = true;
-    let mut in_chunk = 0;
-    while let Some(next) = cursor.next().await {
-        let document = match next {
-            Ok(document) => document,
+/// Sends the full first chunk, then the rest of the list a chunk at a time, the last one
+/// closing the array. Stops early if the client goes away; a failure mid-list aborts the
+/// body, so the client sees a cut-off response, never a short list that looks whole.
+async fn stream_posts(
+    mut cursor: crate::store::PostCursor,
+    mut chunk: Chunk,
+    sender: stream::BodySender,
+) {
+    loop {
+        let full = std::mem::replace(&mut chunk, Chunk::continuing());
+        if sender.send(Ok(full.bytes)).await.is_err() {
+            return;
+        }
+        match chunk.fill(&mut cursor).await {
+            Ok(Filled::Full) => {}
+            Ok(Filled::Ended) => {
+                let _ = sender.send(Ok(chunk.close())).await;
+                return;
+            }
             Err(error) => {
                 tracing::warn!(%error, "post cursor failed mid-stream");
                 let _ = sender.send(Err(BodyAborted)).await;
                 return;
             }
-        };
-        if !first {
-            chunk.push(b',');
-        }
-        first = false;
-        if serde_json::to_writer(&mut chunk, &document_json(&document)).is_err() {
-            let _ = sender.send(Err(BodyAborted)).await;
-            return;
-        }
-        in_chunk += 1;
-        if in_chunk == POSTS_PER_CHUNK {
-            in_chunk = 0;
-            if sender.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
-                return;
-            }
         }
     }
-    chunk.push(b']');
-    let _ = sender.send(Ok(chunk)).await;
+}
+
+/// A piece of the JSON array of posts, up to about [`CHUNK_BYTES`].
+struct Chunk {
+    bytes: Vec<u8>,
+    /// Whether a post has been written anywhere in the list yet (a comma goes before every
+    /// post but the first).
+    started: bool,
+}
+
+/// Why [`Chunk::fill`] stopped.
+#[derive(Debug, PartialEq)]
+enum Filled {
+    /// The chunk reached [`CHUNK_BYTES`]; more posts may follow.
+    Full,
+    /// The cursor has no more posts.
+    Ended,
+}
+
+impl Chunk {
+    /// The first chunk, opening the array.
+    fn opening() -> Chunk {
+        let mut bytes = Vec::with_capacity(CHUNK_BYTES + 1024);
+        bytes.push(b'[');
+        Chunk {
+            bytes,
+            started: false,
+        }
+    }
+
+    /// A chunk after a full one.
+    fn continuing() -> Chunk {
+        Chunk {
+            bytes: Vec::with_capacity(CHUNK_BYTES + 1024),
+            started: true,
+        }
+    }
+
+    /// Writes posts from `cursor` until the chunk is full or the cursor ends.
+    async fn fill(&mut self, cursor: &mut crate::store::PostCursor) -> Result<Filled, StoreError> {
+        while self.bytes.len() < CHUNK_BYTES {
+            let Some(document) = cursor.next_raw().await else {
+                return Ok(Filled::Ended);
+            };
+            let document = document?;
+            if self.started {
+                self.bytes.push(b',');
+            }
+            self.started = true;
+            stored_json::write_post(&document, &mut self.bytes)
+                .map_err(|e| StoreError::Decode(e.to_string()))?;
+        }
+        Ok(Filled::Full)
+    }
+
+    /// The chunk with the array closed: the last one.
+    fn close(mut self) -> Vec<u8> {
+        self.bytes.push(b']');
+        self.bytes
+    }
 }
 
 /// The posts a principal may change: their own.

@@ -31,92 +31,64 @@
 use std::cmp::Ordering;
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, Document};
+use bson::{Bson, DateTime, RawDocumentBuf};
 use redb::{AccessGuard, Database, ReadOnlyTable, ReadTransaction, ReadableDatabase};
-use tokio::sync::mpsc;
 
 use super::format::POSTS_TABLE;
 use super::post_index::{
     Id, Order, POSTS_BY_AUTHOR, POSTS_BY_CREATED, POSTS_BY_TAG, POSTS_BY_TITLE, POSTS_UNINDEXED,
     raw,
 };
-use super::{backend, decode, get_doc};
+use super::{backend, get_doc};
 use crate::store::query::after_matches;
 use crate::store::{FindOptions, PostFilter, PostSort, StoreError};
 
-/// How many documents the reader hands over at once: one channel message, and one wake-up
-/// of the consumer, per batch rather than per post.
-pub(super) const BATCH: usize = 32;
-
-/// The reader behind an embedded [`PostCursor`](crate::store::PostCursor), run on a
-/// blocking thread: plans the walk, reports the plan's outcome on `ready` (an error for a
-/// bad `after`), then sends the page in batches of [`BATCH`]. It stops early if the cursor
-/// is dropped.
-pub(super) fn stream_posts(
+/// The posts `options` asks for, as an owned iterator that reads each one when it is
+/// taken: the read transaction lives inside it, so it can be kept across `await`s and each
+/// step is one index entry and one point read (see the module docs of
+/// [`embedded`](super) on why reads run inline).
+///
+/// # Errors
+///
+/// When the snapshot cannot be opened, or `after` names no post (or one without the
+/// sorted field).
+pub(super) fn page(
     db: &Database,
-    filter: &PostFilter,
+    filter: PostFilter,
     options: &FindOptions,
-    ready: tokio::sync::oneshot::Sender<Result<(), StoreError>>,
-    sender: &mpsc::Sender<Result<Vec<Document>, StoreError>>,
-) {
-    let snapshot = match Snapshot::open(db) {
-        Ok(snapshot) => snapshot,
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    let page = match snapshot.page(filter, options) {
-        Ok(page) => page,
-        Err(e) => {
-            // `find` reports this error itself; if it was cancelled, no one is left to tell.
-            let _ = ready.send(Err(e));
-            return;
-        }
-    };
-    // A closed receiver means `find` was cancelled; nobody wants the documents.
-    if ready.send(Ok(())).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH);
-    for found in page {
-        match found.and_then(|found| decode(found.bytes.value())) {
-            Ok(document) => batch.push(document),
-            Err(e) => {
-                let _ = sender.blocking_send(Err(e));
-                return;
-            }
-        }
-        if batch.len() == BATCH {
-            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if sender.blocking_send(Ok(full)).is_err() {
-                return;
-            }
-        }
-    }
-    if !batch.is_empty() {
-        let _ = sender.blocking_send(Ok(batch));
-    }
+) -> Result<impl Iterator<Item = Result<RawDocumentBuf, StoreError>> + Send + 'static, StoreError> {
+    let snapshot = Snapshot::open(db)?;
+    let posts = snapshot.page(Arc::new(filter), options)?;
+    Ok(posts.map(|found| {
+        // A copy of the stored bytes, whose BSON the filter has already walked; nothing is
+        // decoded here.
+        found.and_then(|found| {
+            RawDocumentBuf::from_bytes(found.bytes.value().to_vec())
+                .map_err(|e| StoreError::Decode(e.to_string()))
+        })
+    }))
 }
 
 /// A post the walk found: its sort key, id, and stored bytes (read in place from the
-/// snapshot; only the posts returned are decoded).
-struct Found<'t> {
+/// snapshot; only the posts returned are copied out). redb's guards and ranges from a
+/// read-only table hold their pages by reference count, so they outlive the table handle.
+struct Found {
     key: Bson,
     id: ObjectId,
-    bytes: AccessGuard<'t, &'static [u8]>,
+    bytes: AccessGuard<'static, &'static [u8]>,
 }
 
 /// Found posts, in order.
-type Walk<'t> = Box<dyn Iterator<Item = Result<Found<'t>, StoreError>> + 't>;
+type Walk = Box<dyn Iterator<Item = Result<Found, StoreError>> + Send>;
 
 /// Index entries as (sort key, id), in the order walked.
-type Entries<'t> = Box<dyn Iterator<Item = Result<(Bson, Id), StoreError>> + 't>;
+type Entries = Box<dyn Iterator<Item = Result<(Bson, Id), StoreError>> + Send>;
 
 /// Date-ordered index entries, ascending; walked backwards for newest first.
-type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<(Bson, Id), StoreError>>>;
+type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<(Bson, Id), StoreError>> + Send>;
 
 /// One read transaction's view of the posts and their indexes.
 struct Snapshot {
@@ -132,11 +104,12 @@ impl Snapshot {
     }
 
     /// The page `options` asks for, lazily: each post is read when the caller takes it.
-    fn page<'t>(
-        &'t self,
-        filter: &'t PostFilter,
+    /// The iterator owns what it reads from, this snapshot included.
+    fn page(
+        self,
+        filter: Arc<PostFilter>,
         options: &FindOptions,
-    ) -> Result<impl Iterator<Item = Result<Found<'t>, StoreError>> + 't, StoreError> {
+    ) -> Result<impl Iterator<Item = Result<Found, StoreError>> + Send + 'static, StoreError> {
         let sort = options.sort;
         let anchor = match options.after {
             Some(after) => Some(self.anchor(after, sort)?),
@@ -144,11 +117,12 @@ impl Snapshot {
         };
         let merged = Merge {
             sort,
-            indexed: self.indexed(filter, sort, anchor.as_ref())?.peekable(),
             unindexed: self
-                .unindexed(filter, sort, anchor.as_ref())?
+                .unindexed(&filter, sort, anchor.as_ref())?
                 .into_iter()
                 .peekable(),
+            indexed: self.indexed(filter, sort, anchor.as_ref())?.peekable(),
+            _snapshot: self,
         };
         Ok(Page {
             posts: merged,
@@ -174,42 +148,39 @@ impl Snapshot {
     }
 
     /// The matching posts the order's index holds, in `sort` order, from just past `anchor`.
-    fn indexed<'t>(
-        &'t self,
-        filter: &'t PostFilter,
+    fn indexed(
+        &self,
+        filter: Arc<PostFilter>,
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
-    ) -> Result<Walk<'t>, StoreError> {
-        let entries: Entries<'static> = match sort {
+    ) -> Result<Walk, StoreError> {
+        let entries: Entries = match sort {
             PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => {
-                let Some(span) = DateSpan::of(filter, sort, anchor) else {
+                let Some(span) = DateSpan::of(&filter, sort, anchor) else {
                     return Ok(Box::new(std::iter::empty()));
                 };
-                let dates = self.dates(filter, &span)?;
+                let dates = self.dates(&filter, &span)?;
                 if sort.descending() {
                     Box::new(dates.rev())
                 } else {
                     dates
                 }
             }
-            PostSort::TitleAsc => match self.titles(filter, anchor)? {
+            PostSort::TitleAsc => match self.titles(&filter, anchor)? {
                 Some(titles) => titles,
                 None => return Ok(Box::new(std::iter::empty())),
             },
         };
+        let posts = self.txn.open_table(POSTS_TABLE).map_err(backend)?;
         Ok(Box::new(entries.filter_map(move |entry| {
             entry
                 .and_then(|(key, id)| {
-                    let bytes =
-                        self.posts
-                            .get(id.as_slice())
-                            .map_err(backend)?
-                            .ok_or_else(|| {
-                                StoreError::Backend(format!(
-                                    "index entry for post {} without the post",
-                                    ObjectId::from_bytes(id)
-                                ))
-                            })?;
+                    let bytes = posts.get(id.as_slice()).map_err(backend)?.ok_or_else(|| {
+                        StoreError::Backend(format!(
+                            "index entry for post {} without the post",
+                            ObjectId::from_bytes(id)
+                        ))
+                    })?;
                     let matches = filter.matches(raw(bytes.value())?);
                     Ok(matches.then(|| Found {
                         key,
@@ -272,7 +243,7 @@ impl Snapshot {
         &self,
         filter: &PostFilter,
         anchor: Option<&(Bson, ObjectId)>,
-    ) -> Result<Option<Entries<'static>>, StoreError> {
+    ) -> Result<Option<Entries>, StoreError> {
         let prefix = filter.title_prefix.clone().unwrap_or_default();
         let table = self.txn.open_table(POSTS_BY_TITLE).map_err(backend)?;
         let range = match anchor {
@@ -305,12 +276,12 @@ impl Snapshot {
 
     /// The matching posts that the order's index cannot hold, sorted: read whole, every
     /// time (see [`post_index`](super::post_index)).
-    fn unindexed<'t>(
-        &'t self,
+    fn unindexed(
+        &self,
         filter: &PostFilter,
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
-    ) -> Result<Vec<Found<'t>>, StoreError> {
+    ) -> Result<Vec<Found>, StoreError> {
         let order = match sort {
             PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => Order::Created,
             PostSort::TitleAsc => Order::Title,
@@ -399,14 +370,16 @@ impl DateSpan {
 }
 
 /// Two sorted walks as one: the index's, and the few posts no index holds.
-struct Merge<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> {
+struct Merge {
     sort: PostSort,
-    indexed: Peekable<I>,
-    unindexed: Peekable<std::vec::IntoIter<Found<'t>>>,
+    indexed: Peekable<Walk>,
+    unindexed: Peekable<std::vec::IntoIter<Found>>,
+    /// The read transaction both walks read from, kept open for as long as they are.
+    _snapshot: Snapshot,
 }
 
-impl<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> Iterator for Merge<'t, I> {
-    type Item = Result<Found<'t>, StoreError>;
+impl Iterator for Merge {
+    type Item = Result<Found, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let unindexed_first = match (self.indexed.peek(), self.unindexed.peek()) {
@@ -431,8 +404,8 @@ struct Page<I> {
     left: u64,
 }
 
-impl<'t, I: Iterator<Item = Result<Found<'t>, StoreError>>> Iterator for Page<I> {
-    type Item = Result<Found<'t>, StoreError>;
+impl<I: Iterator<Item = Result<Found, StoreError>>> Iterator for Page<I> {
+    type Item = Result<Found, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while self.left > 0 {

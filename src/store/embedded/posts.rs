@@ -3,20 +3,18 @@
 //! ([`find`](super::find)).
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{DateTime, Document};
+use bson::{DateTime, Document, RawDocumentBuf};
 use futures_core::Stream;
 use redb::{ReadableDatabase, ReadableTable};
-use tokio::sync::mpsc;
 
-use super::find::{self, BATCH};
+use super::find;
 use super::format::POSTS_TABLE;
 use super::post_index::{PostIndexes, PostKeys, raw};
 use super::{EmbeddedStore, backend, begin_write, encode, get_doc, update_engine};
-use crate::store::cursor::{CHANNEL_DEPTH, PostCursor};
+use crate::store::cursor::PostCursor;
 use crate::store::{
     FindOptions, NewPost, PostFilter, PostStore, StoreError, Update, UpdateOutcome,
 };
@@ -64,21 +62,8 @@ impl PostStore for EmbeddedStore {
         filter: PostFilter,
         options: FindOptions,
     ) -> Result<PostCursor, StoreError> {
-        let (sender, receiver) = mpsc::channel(CHANNEL_DEPTH.div_ceil(BATCH));
-        let db = Arc::clone(&self.db);
-        // The first message is the plan's outcome: an error for a bad `after`, else the
-        // documents follow. Waiting for it lets `find` itself return that error.
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        tokio::task::spawn_blocking(move || {
-            find::stream_posts(&db, &filter, &options, ready_tx, &sender)
-        });
-        ready_rx
-            .await
-            .map_err(|_| StoreError::Backend("embedded reader stopped before starting".into()))??;
-        Ok(PostCursor::new(Box::pin(Received {
-            batches: receiver,
-            batch: Vec::new().into_iter(),
-        })))
+        let page = find::page(&self.db, filter, &options)?;
+        Ok(PostCursor::new(Box::pin(Inline(page))))
     }
 
     async fn update_one(
@@ -170,28 +155,15 @@ impl PostStore for EmbeddedStore {
     }
 }
 
-/// The reader thread's channel as the store's stream of documents: batches of
-/// [`BATCH`], at most [`CHANNEL_DEPTH`] documents ahead of the consumer; dropping it stops
-/// the reader at its next send.
-struct Received {
-    batches: mpsc::Receiver<Result<Vec<Document>, StoreError>>,
-    /// What is left of the last batch.
-    batch: std::vec::IntoIter<Document>,
-}
+/// A page read inline as the store's stream of documents: each poll takes the next post
+/// off the walk, one index entry and one point read, so it is always ready and never holds
+/// the worker for longer than that; dropping it ends the read transaction.
+struct Inline<I>(I);
 
-impl Stream for Received {
-    type Item = Result<Document, StoreError>;
+impl<I: Iterator<Item = Result<RawDocumentBuf, StoreError>> + Unpin> Stream for Inline<I> {
+    type Item = Result<RawDocumentBuf, StoreError>;
 
-    fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        loop {
-            if let Some(document) = self.batch.next() {
-                return Poll::Ready(Some(Ok(document)));
-            }
-            match std::task::ready!(self.batches.poll_recv(context)) {
-                Some(Ok(batch)) => self.batch = batch.into_iter(),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                None => return Poll::Ready(None),
-            }
-        }
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.next())
     }
 }

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{Bson, Document, doc};
+use bson::{Bson, Document, RawDocumentBuf, doc};
 use futures_core::Stream;
 
 use super::{MongoStore, map_error};
@@ -83,7 +83,9 @@ impl PostStore for MongoStore {
             })?),
             None => None,
         };
-        let mut find = self.posts.find(query).sort(options.sort.to_mongo());
+        // The same collection, read as BSON bytes: the cursor hands them on undecoded.
+        let raw_posts = self.posts.clone_with_type::<RawDocumentBuf>();
+        let mut find = raw_posts.find(query).sort(options.sort.to_mongo());
         if let Some(skip) = options.skip {
             find = find.skip(skip);
         }
@@ -138,10 +140,10 @@ impl PostStore for MongoStore {
 /// The driver's cursor as the store's stream of documents: it fetches the next batch with
 /// `getMore` when the current one runs out, and its errors become [`StoreError`]s. Dropping
 /// it early kills the cursor on the server.
-struct Batches(mongodb::Cursor<Document>);
+struct Batches(mongodb::Cursor<RawDocumentBuf>);
 
 impl Stream for Batches {
-    type Item = Result<Document, StoreError>;
+    type Item = Result<RawDocumentBuf, StoreError>;
 
     fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         Pin::new(&mut self.0)
