@@ -423,7 +423,7 @@ impl<I: Iterator<Item = Result<Found, StoreError>>> Iterator for Page<I> {
 
 /// The sort key of a post, read from its stored bytes: the sorted field's value, or null
 /// when missing (MongoDB sorts a missing field as null).
-fn sort_key(doc: &bson::RawDocument, field: &str) -> Result<Bson, StoreError> {
+pub(super) fn sort_key(doc: &bson::RawDocument, field: &str) -> Result<Bson, StoreError> {
     let decode_error = |e: bson::raw::Error| StoreError::Decode(e.to_string());
     match doc.get(field).map_err(decode_error)? {
         Some(value) => Bson::try_from(value).map_err(decode_error),

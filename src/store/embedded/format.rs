@@ -114,7 +114,7 @@ fn index_session_expiry(txn: &WriteTransaction) -> Result<(), StoreError> {
 }
 
 /// Builds the posts' indexes from the posts table (format 3 → 4); the number of posts.
-fn index_posts(txn: &WriteTransaction) -> Result<u64, StoreError> {
+pub(super) fn index_posts(txn: &WriteTransaction) -> Result<u64, StoreError> {
     let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
     let mut indexes = PostIndexes::open(txn)?;
     let mut count = 0;

@@ -226,3 +226,6 @@ pub(super) fn post_id(key: &[u8]) -> Result<Id, StoreError> {
 pub(super) fn raw(bytes: &[u8]) -> Result<&RawDocument, StoreError> {
     RawDocument::from_bytes(bytes).map_err(|e| StoreError::Decode(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests;
