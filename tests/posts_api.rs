@@ -203,6 +203,45 @@ on_both_stores! {
         assert_eq!((post["title"].as_str(), post["views"].as_i64()), (Some("Made by upsert"), Some(2)));
     })
 
+    upsert_without_body_or_tags_gets_no_default_for_them(AppConfig::new().unwrap(), |fixture| {
+        let mut ada = author(&fixture, "ada").await;
+        let id = "0123456789abcdef01234568";
+        let upserted = ada
+            .request(
+                "PATCH",
+                &format!("/api/posts/{id}?upsert=true"),
+                Some(r#"{"$set":{"title":"Bare"},"$unset":{"body":"","tags":""}}"#),
+            )
+            .await;
+        assert_eq!(upserted.status, 201, "{}", upserted.text());
+        let post = read(&mut ada, id).await;
+        assert_eq!(post["title"], "Bare");
+        assert!(post.get("body").is_none() && post.get("tags").is_none(), "{post}");
+    })
+
+    update_failures_name_the_field_in_one_shape(AppConfig::new().unwrap(), |fixture| {
+        let mut ada = author(&fixture, "ada").await;
+        let id = create(&mut ada, r#"{"title":"Counted","likes":9007199254740000,"score":1.5}"#).await;
+        let before = read(&mut ada, &id).await;
+        for (update, field, says) in [
+            // Past 2^53 by $inc, past any double by $mul: refused, not stored.
+            (r#"{"$inc":{"likes":1000}}"#, "likes", "outside ±2^53"),
+            (r#"{"$mul":{"likes":2}}"#, "likes", "outside ±2^53"),
+            (r#"{"$mul":{"score":9e15}}"#, "score", "outside ±2^53"),
+        ] {
+            let refused = patch(&mut ada, &id, update).await;
+            let body = refused.json();
+            assert_eq!((refused.status, body["field"].as_str()), (400, Some(field)), "{update}: {body}");
+            let error = body["error"].as_str().unwrap();
+            assert!(error.contains(says), "{update}: {error}");
+            assert!(!error.contains("ObjectId") && !error.contains(&id), "our words: {error}");
+        }
+        assert_eq!(read(&mut ada, &id).await, before, "nothing was written");
+        let fits = patch(&mut ada, &id, r#"{"$inc":{"likes":992}}"#).await;
+        assert_eq!(fits.status, 200, "exactly 2^53 is still a number: {}", fits.text());
+        assert_eq!(read(&mut ada, &id).await["likes"].as_i64(), Some(1 << 53));
+    })
+
     bad_updates_are_refused_and_write_nothing(AppConfig::new().unwrap(), |fixture| {
         let mut ada = author(&fixture, "ada").await;
         let id = create(&mut ada, r#"{"title":"Stable","likes":1}"#).await;

@@ -142,6 +142,15 @@ async fn unmodified(store: &Store, extra: Document, update: Update) -> Document 
 
 /// Applies `update`, expects an `UpdateFailed`, checks the post is unchanged, returns the kind.
 async fn fails(store: &Store, extra: Document, update: Update) -> UpdateFailure {
+    fails_at(store, extra, update).await.0
+}
+
+/// Like [`fails`], returning the kind, the path named and the message.
+async fn fails_at(
+    store: &Store,
+    extra: Document,
+    update: Update,
+) -> (UpdateFailure, String, String) {
     let id = insert(store, extra).await;
     let before = fetch(store, id).await;
     let error = store
@@ -154,7 +163,11 @@ async fn fails(store: &Store, extra: Document, update: Update) -> UpdateFailure 
         "a failed update changes nothing"
     );
     match error {
-        StoreError::UpdateFailed { kind, .. } => kind,
+        StoreError::UpdateFailed {
+            kind,
+            path,
+            message,
+        } => (kind, path, message),
         other => panic!("expected UpdateFailed, got {other:?}"),
     }
 }
@@ -1359,6 +1372,59 @@ mod cases {
         );
     }
 
+    /// Our rule, not MongoDB's: results stay within ±2^53, the integers a JSON client reads
+    /// exactly, and finite; the MongoDB store holds the server to it with a guard.
+    pub async fn inc_or_mul_past_2_to_the_53_is_bad_value_naming_the_field(s: Arc<Store>) {
+        let top = 1_i64 << 53;
+        let (kind, path, message) =
+            fails_at(&s, doc! { "n": top - 1 }, Update::new().inc("n", 2)).await;
+        assert_eq!((kind, path.as_str()), (UpdateFailure::BadValue, "n"));
+        assert_eq!(
+            message,
+            "$inc would make field 'n' 9007199254740993, outside ±2^53, the numbers a JSON client reads exactly"
+        );
+        let (kind, path, _) = fails_at(&s, doc! { "x": 1.5 }, Update::new().mul("x", 9e15)).await;
+        assert_eq!((kind, path.as_str()), (UpdateFailure::BadValue, "x"));
+        let (kind, path, _) =
+            fails_at(&s, doc! { "n": -top }, Update::new().inc("n", -1_i64)).await;
+        assert_eq!((kind, path.as_str()), (UpdateFailure::BadValue, "n"));
+        // At the bound itself, and from a missing field, the result is still a number.
+        let doc = modified(&s, doc! { "n": top - 1 }, Update::new().inc("n", 1)).await;
+        assert_eq!(doc.get("n"), Some(&Bson::Int64(top)));
+        let doc = modified(&s, doc! {}, Update::new().inc("n", top)).await;
+        assert_eq!(doc.get("n"), Some(&Bson::Int64(top)));
+    }
+
+    pub async fn inc_operand_past_2_to_the_53_is_invalid(s: Arc<Store>) {
+        assert_eq!(
+            invalid(&s, Update::new().inc("n", (1_i64 << 53) + 1)).await,
+            "n"
+        );
+        assert_eq!(
+            invalid(&s, Update::new().mul("n", f64::INFINITY)).await,
+            "n"
+        );
+    }
+
+    /// A refusal names the field and says why in the same words on both stores, whatever
+    /// the MongoDB server's own message was.
+    pub async fn update_failures_name_the_field_in_the_same_words(s: Arc<Store>) {
+        let (kind, path, message) =
+            fails_at(&s, doc! { "n": "1" }, Update::new().inc("n", 1)).await;
+        assert_eq!((kind, path.as_str()), (UpdateFailure::TypeMismatch, "n"));
+        assert_eq!(
+            message,
+            "cannot apply $inc to a value of non-numeric type: field 'n' has type string"
+        );
+        let (kind, path, message) =
+            fails_at(&s, doc! { "a": 5 }, Update::new().set("a.b", 1)).await;
+        assert_eq!((kind, path.as_str()), (UpdateFailure::PathNotViable, "a.b"));
+        assert_eq!(
+            message,
+            "cannot create field 'b' of 'a.b' in a value of type int"
+        );
+    }
+
     pub async fn inc_int_by_double_gives_double(s: Arc<Store>) {
         let doc = modified(&s, doc! { "n": 1 }, Update::new().inc("n", 0.5)).await;
         assert_eq!(doc.get("n"), Some(&Bson::Double(1.5)));
@@ -1570,6 +1636,27 @@ mod cases {
         match doc.get("seen") {
             Some(Bson::Timestamp(ts)) => assert!(ts.time >= before, "timestamp {ts:?} is recent"),
             other => panic!("expected a timestamp, got {other:?}"),
+        }
+    }
+
+    /// Timestamps count within a second, as MongoDB's do: each stamp sorts after the last.
+    pub async fn current_date_timestamps_are_ordered_within_a_second(s: Arc<Store>) {
+        let id = insert(&s, doc! {}).await;
+        let mut last: Option<bson::Timestamp> = None;
+        for _ in 0..5 {
+            s.update_one(id, &Update::new().current_timestamp("seen"), false)
+                .await
+                .expect("update succeeds");
+            let Some(Bson::Timestamp(stamp)) = fetch(&s, id).await.get("seen").cloned() else {
+                panic!("expected a timestamp");
+            };
+            if let Some(last) = last {
+                assert!(
+                    (stamp.time, stamp.increment) > (last.time, last.increment),
+                    "{stamp:?} after {last:?}"
+                );
+            }
+            last = Some(stamp);
         }
     }
 
@@ -1785,6 +1872,10 @@ conformance! {
     inc_adds_to_int32,
     inc_missing_field_sets_operand,
     inc_int32_overflow_widens_to_int64,
+    inc_or_mul_past_2_to_the_53_is_bad_value_naming_the_field,
+    inc_operand_past_2_to_the_53_is_invalid,
+    update_failures_name_the_field_in_the_same_words,
+    current_date_timestamps_are_ordered_within_a_second,
     inc_int64_overflow_is_bad_value,
     inc_int_by_double_gives_double,
     inc_int32_by_int64_gives_int64,

@@ -20,6 +20,7 @@ use bson::{Bson, DateTime, Document};
 use serde_json::{Map, Value};
 
 use crate::app::fields::FieldError;
+use crate::store::update::MAX_MAGNITUDE;
 use crate::store::{NewPost, Operator};
 
 /// The longest title, in characters.
@@ -30,9 +31,6 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_TAGS: usize = 20;
 /// The longest tag, in characters.
 pub const MAX_TAG_CHARS: usize = 32;
-/// Numbers given to counters (and to `$inc`/`$mul`) stay within ±2^53, the
-/// integers a JavaScript client can read back exactly.
-pub const MAX_COUNTER_MAGNITUDE: f64 = 9_007_199_254_740_992.0;
 
 /// What a client-writable field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +128,8 @@ pub fn field_value(path: &str, kind: FieldKind, value: &Value) -> Result<Bson, F
 
 /// A JSON number as BSON: 32-bit when it fits (as the mongo shell stores
 /// small integers), 64-bit otherwise, a double when it has a fraction;
-/// always within ±2^53.
+/// always within ±2^53 ([`MAX_MAGNITUDE`], which the store also holds every
+/// `$inc` and `$mul` result to).
 fn number(path: &str, value: &Value) -> Result<Bson, FieldError> {
     let out_of_range =
         || FieldError::field(path, "number out of range (at most 2^53 in magnitude)");
@@ -144,9 +143,7 @@ fn number(path: &str, value: &Value) -> Result<Bson, FieldError> {
         return Ok(i32::try_from(integer).map_or(Bson::Int64(integer), Bson::Int32));
     }
     match number.as_f64() {
-        Some(float) if float.is_finite() && float.abs() <= MAX_COUNTER_MAGNITUDE => {
-            Ok(Bson::Double(float))
-        }
+        Some(float) if float.is_finite() && float.abs() <= MAX_MAGNITUDE => Ok(Bson::Double(float)),
         _ => Err(out_of_range()),
     }
 }

@@ -126,7 +126,9 @@ fn store_failure(error: &StoreError) -> Response {
             FieldError::field(field, reason.clone()).into_response()
         }
         StoreError::InvalidQuery { reason } => Response::error(Status::BAD_REQUEST, reason),
-        StoreError::UpdateFailed { message, .. } => Response::error(Status::BAD_REQUEST, message),
+        StoreError::UpdateFailed { path, message, .. } => {
+            FieldError::field(path, message.clone()).into_response()
+        }
         other => {
             tracing::error!(error = %other, "store failure");
             internal_error()

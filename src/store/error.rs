@@ -58,11 +58,16 @@ pub enum StoreError {
     /// A valid update could not be applied to the document it matched, for instance `$inc`
     /// on a string. MongoDB reports these at run time with a server error code; the embedded
     /// store reports the same [`UpdateFailure`] kind for the same document.
-    #[error("update failed ({kind}): {message}")]
+    #[error("update failed ({kind}) at `{path}`: {message}")]
     UpdateFailed {
-        /// Which rule was broken; this, not the message, is what both backends agree on.
+        /// Which rule was broken.
         kind: UpdateFailure,
-        /// The backend's own explanation (MongoDB's server message, or ours).
+        /// The field path that failed (empty in the rare case the MongoDB store cannot tell
+        /// which one the server refused).
+        path: String,
+        /// A sentence for the client, the same from both backends: the MongoDB store
+        /// explains a server refusal with the update engine rather than passing the
+        /// server's message on.
         message: String,
     },
 
@@ -125,9 +130,14 @@ impl StoreError {
     }
 
     /// Shorthand for an [`StoreError::UpdateFailed`].
-    pub(crate) fn update_failed(kind: UpdateFailure, message: impl Into<String>) -> Self {
+    pub(crate) fn update_failed(
+        kind: UpdateFailure,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         StoreError::UpdateFailed {
             kind,
+            path: path.into(),
             message: message.into(),
         }
     }

@@ -25,7 +25,7 @@
 //! | `posts.delete_one({"_id": id})` | [`PostStore::delete_one`] |
 //!
 //! The nine update operators (`$currentDate $inc $min $max $mul $rename $set $setOnInsert
-//! $unset`) are described in [`update`] (what is accepted) and `embedded::update_engine` (what each
+//! $unset`) are described in [`update`] (what is accepted) and `update_engine.rs` (what each
 //! does to a document).
 //!
 //! # Two backends, one behaviour
@@ -85,6 +85,7 @@ pub mod mongo;
 mod query;
 pub mod sweep;
 pub mod update;
+mod update_engine;
 
 use attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule};
 pub use config::{Backend, StoreChoice, StoreConfig};

@@ -19,13 +19,15 @@
 //! - two paths that overlap, where one equals the other or is a prefix of it (`a` and `a.b`),
 //!   across all operators and including both ends of a `$rename`. MongoDB refuses these too
 //!   ("would create a conflict"), because the outcome would depend on the order of application;
-//! - operands of the wrong kind: a non-number for `$inc`/`$mul`, a non-string `$rename`
+//! - operands of the wrong kind: a non-number for `$inc`/`$mul` (or one beyond ±2^53, or
+//!   not finite: see [`MAX_MAGNITUDE`]), a non-string `$rename`
 //!   target, a `$currentDate` that is neither `true` nor `{$type: "date" | "timestamp"}`;
 //! - operand documents whose keys start with `$` or contain `.`, and `Decimal128` operands
 //!   (the embedded store has no decimal arithmetic, so neither store accepts them).
 //!
-//! Failures that depend on the stored document (`$inc` on a string) can only be found when
-//! the update runs; see [`StoreError::UpdateFailed`].
+//! Failures that depend on the stored document (`$inc` on a string, or a `$mul` whose result
+//! leaves ±2^53) can only be found when the update runs; see [`StoreError::UpdateFailed`]
+//! and [`Update::range_guards`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,6 +35,34 @@ use std::str::FromStr;
 use bson::{Bson, Document};
 
 use super::StoreError;
+use super::compare::Number;
+
+/// The largest magnitude a `$inc` or `$mul` may give a number, or take as an operand: 2^53,
+/// beyond which a JavaScript client (or any reader of JSON numbers as doubles) no longer
+/// reads every integer exactly. MongoDB has no such rule; this store does, because it serves
+/// the numbers as JSON.
+pub const MAX_MAGNITUDE: f64 = 9_007_199_254_740_992.0;
+
+/// Whether `number` is finite and within ±[`MAX_MAGNITUDE`]; integers are compared as
+/// integers, since 2^53 + 1 is already 2^53 as a double.
+pub(crate) fn within_range(number: Number) -> bool {
+    match number.as_int() {
+        Some(integer) => integer.unsigned_abs() <= 1 << 53,
+        None => number.as_f64().is_finite() && number.as_f64().abs() <= MAX_MAGNITUDE,
+    }
+}
+
+/// Where a field's current value must be for a `$inc` or `$mul` on it to stay in range
+/// ([`Update::range_guards`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeGuard {
+    /// The field.
+    pub path: String,
+    /// The lowest current value that keeps the result in range.
+    pub low: f64,
+    /// The highest.
+    pub high: f64,
+}
 
 /// One of MongoDB's field update operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -247,6 +277,37 @@ impl Update {
         Ok(update)
     }
 
+    /// For each `$inc` and `$mul`, the range the field's current value must be in for the
+    /// result to stay within ±[`MAX_MAGNITUDE`]: `x + d` stays in range exactly when `x` is
+    /// within `[-2^53 - d, 2^53 - d]`, and `x · m` when `|x| ≤ 2^53 / |m|`. A missing field
+    /// needs no guard (`$inc` sets the operand, `$mul` a zero; both checked), nor does a value
+    /// that is not a number (the update fails on it anyway).
+    ///
+    /// The MongoDB store turns these into a condition on the update's filter, so the server
+    /// itself refuses to step out of range, even with other updates racing this one.
+    pub fn range_guards(&self) -> Vec<RangeGuard> {
+        self.ops
+            .iter()
+            .filter_map(|op| {
+                let operand = Number::of(&op.value)?.as_f64();
+                let (low, high) = match op.operator {
+                    Operator::Inc => (-MAX_MAGNITUDE - operand, MAX_MAGNITUDE - operand),
+                    Operator::Mul if operand == 0.0 => return None,
+                    Operator::Mul => {
+                        let bound = MAX_MAGNITUDE / operand.abs();
+                        (-bound, bound)
+                    }
+                    _ => return None,
+                };
+                Some(RangeGuard {
+                    path: op.path.clone(),
+                    low,
+                    high,
+                })
+            })
+            .collect()
+    }
+
     /// The update as a MongoDB update document, grouping paths under their operator in the
     /// order each operator first appears.
     pub fn to_document(&self) -> Document {
@@ -336,9 +397,13 @@ fn check_operand(op: &UpdateOp) -> Result<(), StoreError> {
         check_value_keys(path, &op.value)?;
     }
     match op.operator {
-        Operator::Inc | Operator::Mul => match op.value {
-            Bson::Int32(_) | Bson::Int64(_) | Bson::Double(_) => Ok(()),
-            _ => Err(StoreError::invalid_update(
+        Operator::Inc | Operator::Mul => match Number::of(&op.value) {
+            Some(number) if within_range(number) => Ok(()),
+            Some(_) => Err(StoreError::invalid_update(
+                path,
+                format!("{} takes a finite number within ±2^53", op.operator),
+            )),
+            None => Err(StoreError::invalid_update(
                 path,
                 format!("{} needs a number (int32, int64 or double)", op.operator),
             )),

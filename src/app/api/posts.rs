@@ -362,14 +362,16 @@ pub async fn update(app: &App, request: &Request) -> Reply {
     }
     // What only the server writes: the change time, and for an upsert that
     // will insert, the author, creation time and empty defaults for what the
-    // client left out.
+    // client left out. A field the client names with any operator gets no
+    // default: `{"$unset": {"body": ""}}` asks for a post without one, and a
+    // default beside it would conflict with it.
     if !exists {
         let mut on_insert = doc! { "author": principal.user.id, "created_at": DateTime::now() };
         for (field, empty) in [
             ("body", Bson::String(String::new())),
             ("tags", Bson::Array(Vec::new())),
         ] {
-            if !sets(&document, field) {
+            if !names(&document, field) {
                 on_insert.insert(field, empty);
             }
         }
@@ -399,6 +401,14 @@ fn sets(document: &bson::Document, field: &str) -> bool {
         document
             .get_document(operator)
             .is_ok_and(|fields| fields.contains_key(field))
+    })
+}
+
+/// Whether any operator of an update document names `field`.
+fn names(document: &bson::Document, field: &str) -> bool {
+    document.values().any(|fields| match fields {
+        Bson::Document(fields) => fields.contains_key(field),
+        _ => false,
     })
 }
 

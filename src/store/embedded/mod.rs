@@ -52,8 +52,7 @@
 
 //!
 //! The code, by what it serves: `format.rs` (the tables and their versions), `users.rs`,
-//! `sessions.rs`, `posts.rs` (with `update_engine.rs`, the update operators applied to a
-//! document; `post_index.rs`, the posts' indexes; and `find.rs`, a list read through
+//! `sessions.rs`, `posts.rs` (with `post_index.rs`, the posts' indexes; and `find.rs`, a list read through
 //! them), and `record_cache.rs` (the reads a signed-in request repeats, answered from
 //! memory). How a query reads, on MongoDB and here side by side, is in
 //! `store/query.rs`.
@@ -64,7 +63,6 @@ mod post_index;
 mod posts;
 mod record_cache;
 mod sessions;
-mod update_engine;
 mod users;
 
 use std::borrow::Borrow;
@@ -78,6 +76,7 @@ use serde::de::DeserializeOwned;
 use super::StoreError;
 use super::attempts::{AttemptKind, AttemptStore, Reservation, Reserved, Rule, Slot};
 use super::config::{POSTS, SESSIONS, USERS};
+use super::update_engine::StampClock;
 use record_cache::{Generation, RecordCache};
 
 /// The embedded store. Cheap to clone: clones share one open database.
@@ -90,6 +89,8 @@ pub struct EmbeddedStore {
     /// Sessions and users already read (see [`RecordCache`]); every write that changes one
     /// tells it, from the thread that committed.
     cache: Arc<RecordCache>,
+    /// The stamps `$currentDate {$type: "timestamp"}` writes, ordered within a second.
+    stamps: Arc<StampClock>,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -156,6 +157,7 @@ impl EmbeddedStore {
             db: Arc::new(db),
             path,
             cache: Arc::default(),
+            stamps: Arc::default(),
         })
     }
 

@@ -3,18 +3,20 @@
 //! ([`find`](super::find)).
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{DateTime, Document, RawDocumentBuf};
+use bson::{Document, RawDocumentBuf};
 use futures_core::Stream;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::find;
 use super::format::POSTS_TABLE;
 use super::post_index::{PostIndexes, PostKeys, raw};
-use super::{EmbeddedStore, backend, begin_write, encode, get_doc, update_engine};
+use super::{EmbeddedStore, backend, begin_write, encode, get_doc};
 use crate::store::cursor::PostCursor;
+use crate::store::update_engine::{self, Moment};
 use crate::store::{
     FindOptions, NewPost, PostFilter, PostStore, StoreError, Update, UpdateOutcome,
 };
@@ -74,11 +76,14 @@ impl PostStore for EmbeddedStore {
     ) -> Result<UpdateOutcome, StoreError> {
         update.validate()?;
         let update = update.clone();
+        let stamps = Arc::clone(&self.stamps);
         self.blocking(move |db, _| {
             let txn = begin_write(db)?;
             let outcome = {
                 let mut posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
-                let now = DateTime::now();
+                // Inside the write transaction, which runs one at a time: stamps are
+                // ordered as the updates commit.
+                let now = Moment::now(&stamps);
                 let stored = match posts.get(id.bytes().as_slice()).map_err(backend)? {
                     Some(bytes) => {
                         let doc = raw(bytes.value())?;

@@ -33,9 +33,11 @@ fn from_code(code: i32, message: &str) -> StoreError {
         11000 => StoreError::Duplicate {
             field: duplicate_field(message),
         },
-        14 => StoreError::update_failed(UpdateFailure::TypeMismatch, message),
-        28 => StoreError::update_failed(UpdateFailure::PathNotViable, message),
-        2 => StoreError::update_failed(UpdateFailure::BadValue, message),
+        // The server's message is replaced before it reaches a client: the MongoDB store
+        // explains the refusal with the update engine (`mongo::posts`), path and all.
+        14 => StoreError::update_failed(UpdateFailure::TypeMismatch, "", message),
+        28 => StoreError::update_failed(UpdateFailure::PathNotViable, "", message),
+        2 => StoreError::update_failed(UpdateFailure::BadValue, "", message),
         // The server is shutting down or stepping down: as good as unreachable; retry later.
         // (91 ShutdownInProgress, 189 PrimarySteppedDown, 10107 NotWritablePrimary,
         // 11600 InterruptedAtShutdown, 13435 NotPrimaryNoSecondaryOk)

@@ -10,8 +10,9 @@ use futures_core::Stream;
 use super::{MongoStore, map_error};
 use crate::store::cursor::PostCursor;
 use crate::store::query::after_to_mongo;
+use crate::store::update_engine::{self, Moment, StampClock};
 use crate::store::{
-    FindOptions, NewPost, PostFilter, PostStore, StoreError, Update, UpdateOutcome,
+    FindOptions, NewPost, PostFilter, PostStore, StoreError, Update, UpdateFailure, UpdateOutcome,
 };
 
 impl PostStore for MongoStore {
@@ -104,12 +105,51 @@ impl PostStore for MongoStore {
     ) -> Result<UpdateOutcome, StoreError> {
         update.validate()?;
         self.ready().await?;
-        let result = self
+        let guards = update.range_guards();
+        let mut filter = doc! { "_id": id };
+        if !guards.is_empty() {
+            // Neither below nor above its range: missing fields and non-numbers pass (the
+            // update sets the first and fails on the second by itself).
+            let outside: Vec<Bson> = guards
+                .iter()
+                .flat_map(|guard| {
+                    [
+                        doc! { guard.path.as_str(): { "$lt": guard.low } },
+                        doc! { guard.path.as_str(): { "$gt": guard.high } },
+                    ]
+                })
+                .map(Bson::Document)
+                .collect();
+            filter.insert("$nor", outside);
+        }
+        let attempt = self
             .posts
-            .update_one(doc! { "_id": id }, update.to_document())
-            .upsert(upsert)
-            .await
-            .map_err(map_error)?;
+            .update_one(filter.clone(), update.to_document())
+            .upsert(upsert && guards.is_empty())
+            .await;
+        let mut result = match attempt {
+            Ok(result) => result,
+            Err(error) => return Err(self.explain(id, update, map_error(error)).await),
+        };
+        if result.matched_count == 0 && !guards.is_empty() {
+            // No such post, or one the guard kept out of range.
+            if self.find_one(id).await?.is_some() {
+                return Err(self.explain(id, update, out_of_range()).await);
+            }
+            if upsert {
+                // Nothing to guard in a new post; if one appeared meanwhile, the guard
+                // still holds and the insert meets its `_id`.
+                result = match self
+                    .posts
+                    .update_one(filter, update.to_document())
+                    .upsert(true)
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(error) => return Err(self.explain(id, update, map_error(error)).await),
+                };
+            }
+        }
         let upserted_id = match result.upserted_id {
             Some(Bson::ObjectId(id)) => Some(id),
             Some(other) => {
@@ -135,6 +175,38 @@ impl PostStore for MongoStore {
             .map_err(map_error)?;
         Ok(result.deleted_count)
     }
+}
+
+impl MongoStore {
+    /// A refusal of `update` on post `id`, told as the embedded store tells it: the update
+    /// engine runs the same update on the post as it is now, and its error names the field
+    /// and says why in our words, not the server's (whose message prints ids as bytes and
+    /// differs between servers). Other errors, and a post that has changed so that the
+    /// update now fits, keep `refusal` with a message of our own.
+    async fn explain(&self, id: ObjectId, update: &Update, refusal: StoreError) -> StoreError {
+        let StoreError::UpdateFailed { kind, .. } = refusal else {
+            return refusal;
+        };
+        let (mut post, inserting) = match self.find_one(id).await {
+            Ok(Some(post)) => (post, false),
+            Ok(None) => (doc! { "_id": id }, true),
+            Err(error) => return error,
+        };
+        let now = Moment::now(&StampClock::default());
+        match update_engine::apply(&mut post, update, inserting, now) {
+            Err(explained @ StoreError::UpdateFailed { .. }) => explained,
+            _ => StoreError::update_failed(kind, "", "the update does not fit the stored post"),
+        }
+    }
+}
+
+/// What the range guard's refusal is, before [`MongoStore::explain`] names the field.
+fn out_of_range() -> StoreError {
+    StoreError::update_failed(
+        UpdateFailure::BadValue,
+        "",
+        "the result would leave ±2^53, the numbers a JSON client reads exactly",
+    )
 }
 
 /// The driver's cursor as the store's stream of documents: it fetches the next batch with

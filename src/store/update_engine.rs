@@ -1,8 +1,12 @@
-//! Applying an [`Update`] to a document, with MongoDB's rules, for the embedded store.
+//! Applying an [`Update`] to a document, with MongoDB's rules.
 //!
 //! MongoDB runs updates inside the server; the embedded store runs them here, and the
 //! conformance suite (`tests/store_conformance.rs`) checks that both give the same document
-//! and the same errors. The rules, operator by operator:
+//! and the same errors. The MongoDB store runs them here too, but only to explain a refusal:
+//! when the server refuses an update, the same update applied to the document it refused
+//! says which field failed and why, in the words the embedded store uses, so a client gets
+//! one error for one mistake whichever store is behind the API. The rules, operator by
+//! operator:
 //!
 //! | operator | field missing | field present |
 //! |---|---|---|
@@ -17,6 +21,10 @@
 //!
 //! Arithmetic keeps MongoDB's number types: int32 with int32 stays int32 unless it overflows,
 //! which widens to int64; int64 overflow is an error (`BadValue`); any double makes a double.
+//! One rule is ours, not MongoDB's: a `$inc` or `$mul` whose result leaves ±2^53 (or is not
+//! a finite number) is refused (`BadValue`), because the API serves numbers as JSON and a
+//! JavaScript client reads integers exactly only up to 2^53. The MongoDB store enforces the
+//! same bound in the server, with a guard on the update's filter ([`Update::range_guards`]).
 //!
 //! Paths are dotted. A segment on a document names a field; on an array it must be an index
 //! (`tags.0`), and setting past the end pads with `null`s, as MongoDB does. A path through a
@@ -27,11 +35,12 @@
 //! operator never leaves a half-updated document.
 
 use std::cmp::Ordering;
+use std::sync::Mutex;
 
 use bson::{Bson, DateTime, Document, Timestamp};
 
 use crate::store::compare::{Number, compare, identical};
-use crate::store::update::{Operator, Update, UpdateOp};
+use crate::store::update::{Operator, Update, UpdateOp, within_range};
 use crate::store::{StoreError, UpdateFailure};
 
 /// MongoDB refuses to pad an array past this many elements; so do we, which also stops a
@@ -41,7 +50,7 @@ const MAX_ARRAY_PAD: usize = 1_500_000;
 /// Applies a validated `update` to `doc`.
 ///
 /// `inserting` is true when an upsert is creating `doc` (only then does `$setOnInsert`
-/// apply); `now` is the time `$currentDate` writes.
+/// apply); `now` is what `$currentDate` writes.
 ///
 /// # Returns
 ///
@@ -54,7 +63,7 @@ pub(crate) fn apply(
     doc: &mut Document,
     update: &Update,
     inserting: bool,
-    now: DateTime,
+    now: Moment,
 ) -> Result<bool, StoreError> {
     let mut ops: Vec<&UpdateOp> = update.ops().iter().collect();
     ops.sort_by(|a, b| path_order(&a.path, &b.path));
@@ -68,9 +77,9 @@ pub(crate) fn apply(
             Operator::CurrentDate => {
                 let stamp = match &op.value {
                     Bson::Document(spec) if spec.get_str("$type") == Ok("timestamp") => {
-                        Bson::Timestamp(timestamp_of(now))
+                        Bson::Timestamp(now.stamp)
                     }
-                    _ => Bson::DateTime(now),
+                    _ => Bson::DateTime(now.date),
                 };
                 set(doc, &op.path, stamp)?;
                 true
@@ -82,13 +91,69 @@ pub(crate) fn apply(
     Ok(modified)
 }
 
-/// A BSON timestamp for `now`: seconds, plus an increment that orders stamps within one
-/// second. MongoDB takes both from its replication clock; one is as good as any here.
-fn timestamp_of(now: DateTime) -> Timestamp {
-    let seconds = now.timestamp_millis().div_euclid(1000);
-    Timestamp {
-        time: u32::try_from(seconds).unwrap_or(u32::MAX),
-        increment: 1,
+/// The moment an update runs, as `$currentDate` writes it: a date, or a timestamp.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Moment {
+    /// `$currentDate: true` and `{$type: "date"}`.
+    pub(crate) date: DateTime,
+    /// `{$type: "timestamp"}`.
+    pub(crate) stamp: Timestamp,
+}
+
+impl Moment {
+    /// Now, with the next stamp from `clock`.
+    pub(crate) fn now(clock: &StampClock) -> Moment {
+        let date = DateTime::now();
+        Moment {
+            date,
+            stamp: clock.next(date),
+        }
+    }
+}
+
+/// Where `$currentDate {$type: "timestamp"}` gets its stamps. A BSON timestamp is seconds
+/// and an increment; MongoDB counts operations in the increment, so two stamps of the same
+/// second still compare in the order they were made. This clock does the same for one
+/// store: the increment starts at 1 each second and counts up within it.
+#[derive(Debug)]
+pub(crate) struct StampClock {
+    last: Mutex<Timestamp>,
+}
+
+impl Default for StampClock {
+    fn default() -> Self {
+        StampClock {
+            last: Mutex::new(Timestamp {
+                time: 0,
+                increment: 0,
+            }),
+        }
+    }
+}
+
+impl StampClock {
+    /// The stamp after every one given so far, at `now`'s second (or the last one's, should
+    /// the clock have stepped back).
+    pub(crate) fn next(&self, now: DateTime) -> Timestamp {
+        let seconds = u32::try_from(now.timestamp_millis().div_euclid(1000)).unwrap_or(u32::MAX);
+        // A poisoned lock only means another update panicked mid-stamp; the stamp in it is
+        // still a stamp.
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = if seconds > last.time {
+            Timestamp {
+                time: seconds,
+                increment: 1,
+            }
+        } else {
+            Timestamp {
+                time: last.time,
+                increment: last.increment.saturating_add(1),
+            }
+        };
+        *last
     }
 }
 
@@ -140,6 +205,7 @@ fn split_path(path: &str) -> (Vec<&str>, &str) {
 fn not_viable(path: &str, segment: &str, holder: &Bson) -> StoreError {
     StoreError::update_failed(
         UpdateFailure::PathNotViable,
+        path,
         format!(
             "cannot create field '{segment}' of '{path}' in a value of type {}",
             type_name(holder)
@@ -178,7 +244,7 @@ fn parent<'a>(
                 if !create {
                     return Ok(None);
                 }
-                pad(items, index)?;
+                pad(items, index, path)?;
                 items.push(Bson::Document(Document::new()));
             }
             match items.get_mut(index) {
@@ -199,10 +265,11 @@ fn parent<'a>(
 }
 
 /// Pads `items` with nulls up to (not including) `index`, within [`MAX_ARRAY_PAD`].
-fn pad(items: &mut Vec<Bson>, index: usize) -> Result<(), StoreError> {
+fn pad(items: &mut Vec<Bson>, index: usize, path: &str) -> Result<(), StoreError> {
     if index > MAX_ARRAY_PAD {
         return Err(StoreError::update_failed(
             UpdateFailure::BadValue,
+            path,
             format!("cannot pad an array to index {index}; the limit is {MAX_ARRAY_PAD}"),
         ));
     }
@@ -241,7 +308,7 @@ fn set(doc: &mut Document, path: &str, value: Bson) -> Result<bool, StoreError> 
             if index < items.len() {
                 items[index] = value;
             } else {
-                pad(items, index)?;
+                pad(items, index, path)?;
                 items.push(value);
             }
         }
@@ -292,6 +359,7 @@ fn rename(doc: &mut Document, from: &str, to: &Bson) -> Result<bool, StoreError>
         if crosses_array(doc, path) {
             return Err(StoreError::update_failed(
                 UpdateFailure::BadValue,
+                path,
                 format!("the {role} field '{path}' cannot be an array element"),
             ));
         }
@@ -344,6 +412,7 @@ fn arithmetic(
     let (Some(a), Some(b)) = (Number::of(old), Number::of(operand)) else {
         return Err(StoreError::update_failed(
             UpdateFailure::TypeMismatch,
+            path,
             format!(
                 "cannot apply {operator} to a value of non-numeric type: field '{path}' has type {}",
                 type_name(old)
@@ -383,12 +452,27 @@ fn arithmetic(
             _ => None,
         },
     };
-    result.map(Number::to_bson).ok_or_else(|| {
+    let result = result.ok_or_else(|| {
         StoreError::update_failed(
             UpdateFailure::BadValue,
+            path,
             format!("failed to apply {operator} to field '{path}': 64-bit integer overflow"),
         )
-    })
+    })?;
+    if !within_range(result) {
+        return Err(StoreError::update_failed(
+            UpdateFailure::BadValue,
+            path,
+            format!(
+                "{operator} would make field '{path}' {}, outside ±2^53, the numbers a JSON \
+                 client reads exactly",
+                result
+                    .as_int()
+                    .map_or_else(|| result.as_f64().to_string(), |n| n.to_string())
+            ),
+        ));
+    }
+    Ok(result.to_bson())
 }
 
 /// The MongoDB name of a value's type, for error messages.
