@@ -11,10 +11,15 @@
 //! first one: the `Connection: close` run is then what a server does when the client asks for it,
 //! without the ceiling having to read the request to find out.
 //!
+//! With `--body FILE` the keep-alive response carries that file as an `application/json` body
+//! instead of `ok`: the posts scenario gives it the very page groundup answered, so the ceiling
+//! pays the kernel for as many bytes as groundup does and the difference is what groundup
+//! spends finding and writing the posts.
+//!
 //! It runs on multi-thread tokio like groundup; pinned to one core by the harness, that is one
 //! worker.
 //!
-//! Usage: `ceiling [ADDR] [--close]` (default `127.0.0.1:8082`).
+//! Usage: `ceiling [ADDR] [--close] [--body FILE]` (default `127.0.0.1:8082`).
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -31,11 +36,25 @@ const MAX_BUFFERED: usize = 64 * 1024;
 async fn main() -> std::io::Result<()> {
     let mut addr = "127.0.0.1:8082".to_owned();
     let mut close = false;
-    for arg in std::env::args().skip(1) {
-        if arg == "--close" {
-            close = true;
-        } else {
-            addr = arg;
+    let mut response: &'static [u8] = KEEP_ALIVE;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--close" => close = true,
+            "--body" => {
+                let path = args.next().expect("--body takes a file");
+                let body = std::fs::read(&path)?;
+                let mut canned = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                     date: Thu, 01 Jan 2026 00:00:00 GMT\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                canned.extend_from_slice(&body);
+                // Served for the life of the process.
+                response = Vec::leak(canned);
+            }
+            _ => addr = arg,
         }
     }
     let listener = TcpListener::bind(&addr).await?;
@@ -56,16 +75,16 @@ async fn main() -> std::io::Result<()> {
             let _ = if close {
                 serve_one(stream).await
             } else {
-                serve(stream).await
+                serve(stream, response).await
             };
         });
     }
 }
 
 /// Keep-alive: answer every complete request in each read with a single write.
-async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+async fn serve(mut stream: TcpStream, response: &[u8]) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(16 * 1024);
-    let mut out = Vec::with_capacity(16 * KEEP_ALIVE.len());
+    let mut out = Vec::with_capacity(16 * response.len());
     // Bytes of `buf` already known to hold no request end, so a request split across reads is
     // not scanned twice.
     let mut scanned = 0;
@@ -77,7 +96,7 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
         while let Some(end) = find_end(&buf[scanned..]) {
             scanned += end;
             consumed = scanned;
-            out.extend_from_slice(KEEP_ALIVE);
+            out.extend_from_slice(response);
         }
         if !out.is_empty() {
             stream.write_all(&out).await?;

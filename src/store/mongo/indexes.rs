@@ -66,6 +66,22 @@ pub(super) async fn create(store: &MongoStore) -> Result<(), StoreError> {
         .create_index(index(doc! { "created_at": -1 }, "created_at", plain()))
         .await
         .map_err(map_error)?;
+    // The embedded store's other two list indexes (store/embedded/post_index.rs), so both
+    // answer a tag's newest posts, or the title order, from an index.
+    store
+        .posts
+        .create_index(index(
+            doc! { "tags": 1, "created_at": -1 },
+            "tags_created_at",
+            plain(),
+        ))
+        .await
+        .map_err(map_error)?;
+    store
+        .posts
+        .create_index(index(doc! { "title": 1, "_id": 1 }, "title_id", plain()))
+        .await
+        .map_err(map_error)?;
     Ok(())
 }
 
