@@ -55,7 +55,9 @@
 //! Each backend is a folder, one file per collection: [`embedded`] and [`mongo`]. The
 //! neutral pieces sit here: the models ([`Identity`], [`Post`]…), typed queries
 //! ([`PostFilter`], with both backends' reading of it side by side in `query.rs`),
-//! [`update`], MongoDB's order of values (`compare.rs`), the [`PostCursor`] a list streams
+//! [`update`] and `update_engine.rs` (the operators applied to a document: the embedded
+//! store's way of running an update, and the MongoDB store's way of explaining a refusal),
+//! MongoDB's order of values (`compare.rs`), the [`PostCursor`] a list streams
 //! from, and [`StoreError`].
 //!
 //! # Safety rules this module enforces
