@@ -12,7 +12,7 @@
 //! | `sessions_by_user` | user `_id` | id hashes (multimap) | index for "log out everywhere" |
 //! | `sessions_by_expiry` | (expiry in ms, id hash) | nothing | index for the sweep of expired sessions |
 //! | `posts` | `_id` (12 bytes) | BSON document | the collection |
-//! | `posts_by_created`, `_by_author`, `_by_tag`, `_by_title`, `posts_unindexed` | see [`post_index`] | nothing | the lists' orders |
+//! | `posts_by_created`, `_by_author`, `_by_tag`, `_by_title`, `posts_unindexed` | see `post_index.rs` | nothing | the lists' orders |
 //! | `meta` | a name | a number | the file's format version (`format`) |
 //!
 //! A unique index is just a table checked and written in the same write transaction as the
@@ -34,7 +34,7 @@
 //! times the read itself: a cookie-checked request makes three such reads, and with them on
 //! the pool it spent most of its CPU time switching threads. A list is a run of point reads:
 //! its cursor keeps one read transaction open and reads the next post off an index each
-//! time it is polled ([`find`]), so the worker is held for one read at a time, and a list
+//! time it is polled (`find.rs`), so the worker is held for one read at a time, and a list
 //! read on a blocking thread (as it once was) paid a thread switch for every batch it
 //! handed over: most of a 100-post page's CPU time.
 //!
@@ -48,7 +48,7 @@
 //! up to date when opened ([`format`]).
 //!
 //! **Lists** are read off an index in the order asked for, so a page costs what it returns,
-//! not what the collection holds ([`find`]).
+//! not what the collection holds (`find.rs`).
 
 //!
 //! The code, by what it serves: `format.rs` (the tables and their versions), `users.rs`,
