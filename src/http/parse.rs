@@ -139,6 +139,9 @@ pub fn parse_head_into(
             check_partial(buf, limits)?;
             return Ok(Parsed::Partial);
         }
+        Err(httparse::Error::Version) if let Some(minor) = later_minor_version(buf) => {
+            return parse_as_http11(buf, minor, limits, head);
+        }
         Err(error) => return Err(classify_httparse_error(error, buf, limits)),
     };
 
@@ -273,16 +276,56 @@ fn has_folded_line(buf: &[u8]) -> bool {
 /// Whether the request line ends in a well-formed `HTTP/d.d` that httparse
 /// refused, i.e. a real version we do not speak (505) rather than junk (400).
 fn names_a_version(buf: &[u8]) -> bool {
+    request_line_version(buf).is_some()
+}
+
+/// The request line's version, when the line has exactly three parts and ends
+/// in a well-formed `HTTP/d.d`: where the version starts in `buf`, and its two
+/// digits.
+fn request_line_version(buf: &[u8]) -> Option<(usize, u8, u8)> {
     let line_end = buf.iter().position(|&b| b == b'\r' || b == b'\n');
     let line = &buf[..line_end.unwrap_or(buf.len())];
     // Exactly three parts: with a space inside the target, the "version"
     // httparse refused is the target's tail, and the line is junk.
     if line.iter().filter(|&&b| b == b' ').count() != 2 {
-        return false;
+        return None;
     }
-    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
-    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit())
+    let start = line.iter().rposition(|&b| b == b' ')? + 1;
+    match line[start..] {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            Some((start, major, minor))
+        }
+        _ => None,
+    }
+}
+
+/// Where the minor digit of an `HTTP/1.x` version with x above 1 is: a later
+/// HTTP/1 than ours. httparse refuses it; RFC 9110 §2.5 says a recipient that
+/// speaks the major version should read it as the highest minor version it
+/// speaks, and answer in that one. (`HTTP/2.0` and up stay 505: another
+/// protocol.)
+fn later_minor_version(buf: &[u8]) -> Option<usize> {
+    match request_line_version(buf)? {
+        (start, b'1', minor) if minor > b'1' => Some(start + 7),
+        _ => None,
+    }
+}
+
+/// Parses a head whose version is `HTTP/1.x`, x above 1, as `HTTP/1.1`: a copy
+/// of the head with the minor digit (at `minor`) changed, the same length, so
+/// every offset holds, parsed as usual. Only as much as a head may hold is
+/// copied, so an oversized one is still refused as such.
+fn parse_as_http11(
+    buf: &[u8],
+    minor: usize,
+    limits: &Limits,
+    head: &mut RequestHead,
+) -> Result<Parsed<()>, ParseError> {
+    let mut as_http11 = buf[..buf.len().min(limits.max_head_bytes + 1)].to_vec();
+    as_http11[minor] = b'1';
+    parse_head_into(&as_http11, limits, head)
 }
 
 /// Which request-target forms (RFC 9112 §3.2) each method may use.
@@ -338,6 +381,32 @@ mod tests {
             assert_eq!(parse(&request[..end]), Ok(Parsed::Partial), "prefix {end}");
         }
         assert!(matches!(parse(request), Ok(Parsed::Complete(_, used)) if used == request.len()));
+    }
+
+    #[test]
+    fn a_later_http1_minor_version_is_read_as_1_1() {
+        let request = b"GET /a HTTP/1.7\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n";
+        let Ok(Parsed::Complete(head, used)) = parse(request) else {
+            panic!("a later HTTP/1 is served");
+        };
+        assert_eq!(
+            (head.version, head.path(), head.keep_alive),
+            (Version::Http11, "/a", true)
+        );
+        assert_eq!(used, request.len() - b"GET /b HTTP/1.1\r\n".len());
+        assert_eq!(parse(b"GET /a HTTP/1.9\r\nHost"), Ok(Parsed::Partial));
+        for refused in [&b"GET /a HTTP/2.0\r\n\r\n"[..], b"GET /a HTTP/3.1\r\n\r\n"] {
+            assert_eq!(parse(refused), Err(ParseError::UnsupportedVersion));
+        }
+        let limits = Limits::default();
+        let oversized = format!(
+            "GET /a HTTP/1.2\r\nX: {}\r\n\r\n",
+            "v".repeat(limits.max_head_bytes)
+        );
+        assert_eq!(
+            parse_head(oversized.as_bytes(), &limits),
+            Err(ParseError::HeadTooLarge)
+        );
     }
 
     #[test]

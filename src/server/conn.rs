@@ -446,6 +446,12 @@ impl<S: Service> Connection<S> {
             if decoder.is_done() {
                 return Ok(());
             }
+            // Responses already answered (earlier requests of a pipeline) go out before we
+            // wait for the rest of this body, as they do before waiting for a head: a client
+            // that sent them together may be waiting for them before it sends more.
+            if self.flush().await.is_err() {
+                return Err(BodyError::Read(ReadError::Io));
+            }
             let deadline =
                 *deadline.get_or_insert_with(|| Instant::now() + self.limits.body_read_timeout);
             self.read_more_until(deadline)

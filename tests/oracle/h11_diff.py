@@ -87,11 +87,21 @@ def normalized(verdict):
         "verdict": "accept",
         "method": verdict["method"],
         "target": verdict["target"],
-        "version": verdict["version"],
+        "version": processed_version(verdict["version"]),
         "headers": fields(verdict["headers"]),
         "body": verdict["body"],
         "trailers": fields(verdict["trailers"]),
     }
+
+
+def processed_version(version):
+    """The version a request is processed as. RFC 9110 §2.5: a recipient reads
+    a later minor version of a major version it speaks as the highest minor
+    version it speaks, 1.1 here, and h11 reports the version as sent."""
+    major, _, minor = version.removeprefix("HTTP/").partition(".")
+    if major == "1" and minor.isdigit() and int(minor) > 1:
+        return "HTTP/1.1"
+    return version
 
 
 def describe(verdict):
