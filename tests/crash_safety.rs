@@ -183,3 +183,137 @@ fn dechunk(mut rest: &str) -> Option<String> {
         rest = after.get(size + 2..)?;
     }
 }
+
+/// Posts in the file the index-build test upgrades: enough that building their indexes takes
+/// the binary a while, so the kills below can land in the middle of it.
+const POSTS_TO_INDEX: usize = 30_000;
+
+/// `kill -9` while the server builds the posts' indexes on opening a format-3 file, at a
+/// quarter, half and three quarters of the time a start with the upgrade takes: the build is
+/// one write transaction, so the file is left either as it was (format 3, no index tables)
+/// or fully upgraded, and the next start finishes the job and lists every post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_the_index_build_leaves_a_file_that_opens() {
+    use groundup::store::embedded::EmbeddedStore;
+    use groundup::store::{FindOptions, NewPost, PostFilter, PostStore};
+    use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
+
+    type Id = [u8; 12];
+    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+    const BY_CREATED: TableDefinition<(i64, Id), ()> = TableDefinition::new("posts_by_created");
+    const BY_AUTHOR: TableDefinition<(Id, i64, Id), ()> = TableDefinition::new("posts_by_author");
+    const BY_TAG: TableDefinition<(&str, i64, Id), ()> = TableDefinition::new("posts_by_tag");
+    const BY_TITLE: TableDefinition<(&str, Id), ()> = TableDefinition::new("posts_by_title");
+    const UNINDEXED: TableDefinition<(u8, Id), ()> = TableDefinition::new("posts_unindexed");
+
+    let data = TempDir::new();
+    let file = data.path().join("groundup.redb");
+    {
+        let store = EmbeddedStore::open(data.path(), "groundup").await.unwrap();
+        for batch in 0..POSTS_TO_INDEX / 1000 {
+            let posts = (0..1000)
+                .map(|n| NewPost {
+                    author: bson::oid::ObjectId::from_bytes([7; 12]),
+                    title: format!("post {batch}/{n}"),
+                    body: String::new(),
+                    tags: vec![format!("t{}", n % 10)],
+                    created_at: bson::DateTime::from_millis((batch * 1000 + n) as i64),
+                    extra: bson::Document::new(),
+                })
+                .collect();
+            store.insert_many(posts).await.unwrap();
+        }
+    }
+    // Back to the layout of a file written before the indexes.
+    {
+        let db = redb::Database::create(&file).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.delete_table(BY_CREATED).unwrap();
+        txn.delete_table(BY_AUTHOR).unwrap();
+        txn.delete_table(BY_TAG).unwrap();
+        txn.delete_table(BY_TITLE).unwrap();
+        txn.delete_table(UNINDEXED).unwrap();
+        txn.open_table(META).unwrap().insert("format", 3).unwrap();
+        txn.commit().unwrap();
+    }
+
+    // How long a start takes on this file, upgrade included: timed on a copy, so the kills
+    // below can be placed inside the upgrade, before the server would listen.
+    let copy = TempDir::new();
+    std::fs::copy(&file, copy.path().join("groundup.redb")).unwrap();
+    let started = std::time::Instant::now();
+    drop(ServerProcess::start(copy.path(), None));
+    let upgrade = started.elapsed();
+
+    let mut seen = Vec::new();
+    for quarter in 1..=3 {
+        let delay = upgrade * quarter / 4;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_groundup"))
+            .args([
+                "--store",
+                "embedded",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(delay).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever the moment, the file opens, and is one format or the other, whole.
+        let db = redb::Database::create(&file).expect("the file opens after the kill");
+        let txn = db.begin_read().unwrap();
+        let format = txn
+            .open_table(META)
+            .unwrap()
+            .get("format")
+            .unwrap()
+            .unwrap()
+            .value();
+        match format {
+            3 => assert!(
+                txn.open_table(BY_CREATED).is_err(),
+                "format 3 with an index"
+            ),
+            4 => {
+                let entries = txn.open_table(BY_CREATED).unwrap().len().unwrap();
+                assert_eq!(
+                    entries, POSTS_TO_INDEX as u64,
+                    "format 4 with a partial index"
+                );
+            }
+            other => panic!("format {other}"),
+        }
+        seen.push((delay, format));
+        if format == 4 {
+            break;
+        }
+    }
+    println!(
+        "a start with the upgrade took {upgrade:?}; killed at (moment, format left): {seen:?}"
+    );
+
+    let store = EmbeddedStore::open(data.path(), "groundup").await.unwrap();
+    let options = FindOptions {
+        limit: None,
+        ..FindOptions::default()
+    };
+    let mut cursor = store.find(PostFilter::default(), options).await.unwrap();
+    let mut listed = 0;
+    let mut last = i64::MAX;
+    while let Some(post) = cursor.next().await {
+        let created = post
+            .unwrap()
+            .get_datetime("created_at")
+            .unwrap()
+            .timestamp_millis();
+        assert!(created < last, "newest first");
+        last = created;
+        listed += 1;
+    }
+    assert_eq!(listed, POSTS_TO_INDEX);
+}
