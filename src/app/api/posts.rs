@@ -213,8 +213,9 @@ pub async fn list(app: &App, request: &Request) -> Reply {
     // database, or a cursor failing at once, is still a clean 503 rather than a cut-off 200;
     // and a page that fits in one chunk, as most do, is one plain response: no task, no
     // channel, one write.
+    let room = first_chunk_room(query.options.limit);
     let mut cursor = app.store.find(query.filter, query.options).await?;
-    let mut chunk = Chunk::opening();
+    let mut chunk = Chunk::opening(room);
     if chunk.fill(&mut cursor).await? == Filled::Ended {
         return Ok(Response::json_bytes(Status::OK, chunk.close()));
     }
@@ -270,10 +271,19 @@ enum Filled {
     Ended,
 }
 
+/// Room for the first chunk: what `limit` typical posts take (about 420 bytes of JSON each),
+/// up to a full chunk. Enough that a page rarely grows its buffer, without 64 KiB for every
+/// list of one post.
+fn first_chunk_room(limit: Option<u64>) -> usize {
+    const TYPICAL_POST: usize = 512;
+    let posts = limit.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    posts.saturating_mul(TYPICAL_POST).min(CHUNK_BYTES) + TYPICAL_POST
+}
+
 impl Chunk {
-    /// The first chunk, opening the array.
-    fn opening() -> Chunk {
-        let mut bytes = Vec::with_capacity(CHUNK_BYTES + 1024);
+    /// The first chunk, opening the array, with `room` bytes to start with.
+    fn opening(room: usize) -> Chunk {
+        let mut bytes = Vec::with_capacity(room);
         bytes.push(b'[');
         Chunk {
             bytes,
