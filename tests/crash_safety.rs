@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::binary::ServerProcess;
-use common::store_support::TempDir;
+use common::store_support::{self, TempDir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
@@ -199,7 +199,6 @@ async fn a_kill_during_the_index_build_leaves_a_file_that_opens() {
     use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
 
     type Id = [u8; 12];
-    const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
     const BY_CREATED: TableDefinition<(i64, Id), ()> = TableDefinition::new("posts_by_created");
     const BY_AUTHOR: TableDefinition<(Id, i64, Id), ()> = TableDefinition::new("posts_by_author");
     const BY_TAG: TableDefinition<(&str, i64, Id), ()> = TableDefinition::new("posts_by_tag");
@@ -233,7 +232,10 @@ async fn a_kill_during_the_index_build_leaves_a_file_that_opens() {
         txn.delete_table(BY_TAG).unwrap();
         txn.delete_table(BY_TITLE).unwrap();
         txn.delete_table(UNINDEXED).unwrap();
-        txn.open_table(META).unwrap().insert("format", 3).unwrap();
+        txn.open_table(store_support::META)
+            .unwrap()
+            .insert("format", 3)
+            .unwrap();
         txn.commit().unwrap();
     }
 
@@ -267,13 +269,7 @@ async fn a_kill_during_the_index_build_leaves_a_file_that_opens() {
         // Whatever the moment, the file opens, and is one format or the other, whole.
         let db = redb::Database::create(&file).expect("the file opens after the kill");
         let txn = db.begin_read().unwrap();
-        let format = txn
-            .open_table(META)
-            .unwrap()
-            .get("format")
-            .unwrap()
-            .unwrap()
-            .value();
+        let format = store_support::file_format(&txn);
         match format {
             3 => assert!(
                 txn.open_table(BY_CREATED).is_err(),

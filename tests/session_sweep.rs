@@ -28,7 +28,6 @@ const HOUR: Duration = Duration::from_secs(3600);
 const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 const SESSIONS_BY_USER: MultimapTableDefinition<&[u8], &str> =
     MultimapTableDefinition::new("sessions_by_user");
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const USERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("users");
 
 fn config(dir: &Path) -> StoreConfig {
@@ -172,14 +171,7 @@ async fn an_upgraded_file_keeps_its_sessions_with_their_users_and_records_its_fo
     // Read the file directly: the store wrote its format.
     let db = Database::open(dir.path().join("groundup.redb")).unwrap();
     let txn = db.begin_read().unwrap();
-    let format = txn
-        .open_table(META)
-        .unwrap()
-        .get("format")
-        .unwrap()
-        .unwrap()
-        .value();
-    assert_eq!(format, 4);
+    assert_eq!(store_support::file_format(&txn), 4);
     assert_eq!(txn.open_table(SESSIONS).unwrap().len().unwrap(), 1);
 }
 
@@ -190,7 +182,10 @@ async fn a_file_from_a_newer_format_is_refused() {
     {
         let db = Database::create(dir.path().join("groundup.redb")).unwrap();
         let txn = db.begin_write().unwrap();
-        txn.open_table(META).unwrap().insert("format", 99).unwrap();
+        txn.open_table(store_support::META)
+            .unwrap()
+            .insert("format", 99)
+            .unwrap();
         txn.commit().unwrap();
     }
     let error = store::open(&config(dir.path())).await.unwrap_err();

@@ -341,12 +341,13 @@ impl fmt::Display for LimitError {
 impl std::error::Error for LimitError {}
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The pairs of one header value, as owned-free tuples for comparison.
-    fn pairs(header_value: &[u8]) -> Vec<(&str, &str)> {
+    /// The pairs of one header value, as owned-free tuples for comparison (the `Set-Cookie`
+    /// tests read their output back with it too).
+    pub(crate) fn pairs(header_value: &[u8]) -> Vec<(&str, &str)> {
         parse(header_value)
             .map(|cookie| (cookie.name(), cookie.value()))
             .collect()

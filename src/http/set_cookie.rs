@@ -383,15 +383,8 @@ impl std::error::Error for CookieError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::cookie::parse;
+    use crate::http::cookie::tests::pairs;
     use proptest::prelude::*;
-
-    /// The pairs of one header value, as owned-free tuples for comparison.
-    fn pairs(header_value: &[u8]) -> Vec<(&str, &str)> {
-        parse(header_value)
-            .map(|cookie| (cookie.name(), cookie.value()))
-            .collect()
-    }
 
     // ---- building `Set-Cookie` ----
 

@@ -11,6 +11,18 @@ use std::path::{Path, PathBuf};
 
 use groundup::store::{self, Backend, Store, StoreConfig};
 
+/// The embedded file's `meta` table, where the store records the file's layout.
+pub const META: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+
+/// The format an embedded store's file records, read in `txn`.
+pub fn file_format(txn: &redb::ReadTransaction) -> u64 {
+    let meta = txn.open_table(META).expect("the file has a meta table");
+    meta.get("format")
+        .unwrap()
+        .expect("a format is recorded")
+        .value()
+}
+
 /// True when MongoDB tests must run (`REQUIRE_MONGODB=1`).
 pub fn mongodb_required() -> bool {
     std::env::var("REQUIRE_MONGODB").is_ok_and(|v| v == "1")

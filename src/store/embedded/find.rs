@@ -90,17 +90,18 @@ type Entries = Box<dyn Iterator<Item = Result<(Bson, Id), StoreError>> + Send>;
 /// Date-ordered index entries, ascending; walked backwards for newest first.
 type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<(Bson, Id), StoreError>> + Send>;
 
+/// The posts table, read-only, as a snapshot opens it.
+type Posts = ReadOnlyTable<&'static [u8], &'static [u8]>;
+
 /// One read transaction's view of the posts and their indexes.
 struct Snapshot {
     txn: ReadTransaction,
-    posts: ReadOnlyTable<&'static [u8], &'static [u8]>,
 }
 
 impl Snapshot {
     fn open(db: &Database) -> Result<Self, StoreError> {
         let txn = db.begin_read().map_err(backend)?;
-        let posts = txn.open_table(POSTS_TABLE).map_err(backend)?;
-        Ok(Snapshot { txn, posts })
+        Ok(Snapshot { txn })
     }
 
     /// The page `options` asks for, lazily: each post is read when the caller takes it.
@@ -111,17 +112,20 @@ impl Snapshot {
         options: &FindOptions,
     ) -> Result<impl Iterator<Item = Result<Found, StoreError>> + Send + 'static, StoreError> {
         let sort = options.sort;
+        let posts = self.txn.open_table(POSTS_TABLE).map_err(backend)?;
         let anchor = match options.after {
-            Some(after) => Some(self.anchor(after, sort)?),
+            Some(after) => Some(anchor(&posts, after, sort)?),
             None => None,
         };
         let merged = Merge {
             sort,
             unindexed: self
-                .unindexed(&filter, sort, anchor.as_ref())?
+                .unindexed(&posts, &filter, sort, anchor.as_ref())?
                 .into_iter()
                 .peekable(),
-            indexed: self.indexed(filter, sort, anchor.as_ref())?.peekable(),
+            indexed: self
+                .indexed(posts, filter, sort, anchor.as_ref())?
+                .peekable(),
             _snapshot: self,
         };
         Ok(Page {
@@ -131,25 +135,11 @@ impl Snapshot {
         })
     }
 
-    /// The sort key and id of the `after` post.
-    fn anchor(&self, after: ObjectId, sort: PostSort) -> Result<(Bson, ObjectId), StoreError> {
-        let field = sort.field();
-        let doc =
-            get_doc(&self.posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
-                reason: format!("`after` names post {after}, which does not exist"),
-            })?;
-        let key = doc
-            .get(field)
-            .cloned()
-            .ok_or_else(|| StoreError::InvalidQuery {
-                reason: format!("`after` post {after} has no `{field}` to page by"),
-            })?;
-        Ok((key, after))
-    }
-
-    /// The matching posts the order's index holds, in `sort` order, from just past `anchor`.
+    /// The matching posts the order's index holds, in `sort` order, from just past `anchor`,
+    /// read from `posts`, which the walk takes with it.
     fn indexed(
         &self,
+        posts: Posts,
         filter: Arc<PostFilter>,
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
@@ -171,7 +161,6 @@ impl Snapshot {
                 None => return Ok(Box::new(std::iter::empty())),
             },
         };
-        let posts = self.txn.open_table(POSTS_TABLE).map_err(backend)?;
         Ok(Box::new(entries.filter_map(move |entry| {
             entry
                 .and_then(|(key, id)| {
@@ -278,6 +267,7 @@ impl Snapshot {
     /// time (see [`post_index`](super::post_index)).
     fn unindexed(
         &self,
+        posts: &Posts,
         filter: &PostFilter,
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
@@ -294,7 +284,7 @@ impl Snapshot {
         {
             let (key, _) = entry.map_err(backend)?;
             let (_, id) = key.value();
-            let Some(bytes) = self.posts.get(id.as_slice()).map_err(backend)? else {
+            let Some(bytes) = posts.get(id.as_slice()).map_err(backend)? else {
                 continue;
             };
             let doc = raw(bytes.value())?;
@@ -367,6 +357,21 @@ impl DateSpan {
             Bound::Unbounded => Bound::Included(key((i64::MAX, [0xFF; 12]))),
         }
     }
+}
+
+/// The sort key and id of the `after` post.
+fn anchor(posts: &Posts, after: ObjectId, sort: PostSort) -> Result<(Bson, ObjectId), StoreError> {
+    let field = sort.field();
+    let doc = get_doc(posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
+        reason: format!("`after` names post {after}, which does not exist"),
+    })?;
+    let key = doc
+        .get(field)
+        .cloned()
+        .ok_or_else(|| StoreError::InvalidQuery {
+            reason: format!("`after` post {after} has no `{field}` to page by"),
+        })?;
+    Ok((key, after))
 }
 
 /// Two sorted walks as one: the index's, and the few posts no index holds.

@@ -133,8 +133,8 @@ impl PostStore for MongoStore {
         };
         if result.matched_count == 0 && !guards.is_empty() {
             // No such post, or one the guard kept out of range.
-            if self.find_one(id).await?.is_some() {
-                return Err(self.explain(id, update, out_of_range()).await);
+            if let Some(post) = self.find_one(id).await? {
+                return Err(explained(post, false, update, out_of_range()));
             }
             if upsert {
                 // Nothing to guard in a new post; if one appeared meanwhile, the guard
@@ -184,19 +184,32 @@ impl MongoStore {
     /// differs between servers). Other errors, and a post that has changed so that the
     /// update now fits, keep `refusal` with a message of our own.
     async fn explain(&self, id: ObjectId, update: &Update, refusal: StoreError) -> StoreError {
-        let StoreError::UpdateFailed { kind, .. } = refusal else {
+        if !matches!(refusal, StoreError::UpdateFailed { .. }) {
             return refusal;
-        };
-        let (mut post, inserting) = match self.find_one(id).await {
-            Ok(Some(post)) => (post, false),
-            Ok(None) => (doc! { "_id": id }, true),
-            Err(error) => return error,
-        };
-        let now = Moment::now(&StampClock::default());
-        match update_engine::apply(&mut post, update, inserting, now) {
-            Err(explained @ StoreError::UpdateFailed { .. }) => explained,
-            _ => StoreError::update_failed(kind, "", "the update does not fit the stored post"),
         }
+        match self.find_one(id).await {
+            Ok(Some(post)) => explained(post, false, update, refusal),
+            Ok(None) => explained(doc! { "_id": id }, true, update, refusal),
+            Err(error) => error,
+        }
+    }
+}
+
+/// [`MongoStore::explain`] once the post is read: `update` applied to `post` (a new one when
+/// `inserting`) by the update engine, whose failure replaces the `UpdateFailed` `refusal`.
+fn explained(
+    mut post: Document,
+    inserting: bool,
+    update: &Update,
+    refusal: StoreError,
+) -> StoreError {
+    let StoreError::UpdateFailed { kind, .. } = refusal else {
+        return refusal;
+    };
+    let now = Moment::now(&StampClock::default());
+    match update_engine::apply(&mut post, update, inserting, now) {
+        Err(explained @ StoreError::UpdateFailed { .. }) => explained,
+        _ => StoreError::update_failed(kind, "", "the update does not fit the stored post"),
     }
 }
 
