@@ -328,9 +328,14 @@ fn parse_as_http11(
     parse_head_into(&as_http11, limits, head)
 }
 
-/// Which request-target forms (RFC 9112 §3.2) each method may use.
+/// Which request-target forms (RFC 9112 §3.2) each method may use, and that
+/// every `%` starts a percent-encoding.
 fn check_target_form(method: &Method, target: &str) -> Result<(), ParseError> {
-    let valid = if target.contains('#') {
+    let valid = if !percent_encodings_are_whole(target) {
+        // RFC 3986 §2.1: `%` is always followed by two hex digits. A decoder
+        // that keeps `%zz` and one that drops it read two different paths.
+        false
+    } else if target.contains('#') {
         // A fragment is the client's own business and never sent (RFC 9110
         // §4.2.5); components that disagree on where a path ends are how
         // access rules are bypassed.
@@ -353,6 +358,16 @@ fn check_target_form(method: &Method, target: &str) -> Result<(), ParseError> {
     } else {
         Err(ParseError::BadTarget)
     }
+}
+
+fn percent_encodings_are_whole(target: &str) -> bool {
+    let bytes = target.as_bytes();
+    bytes.iter().enumerate().all(|(at, &byte)| {
+        byte != b'%'
+            || bytes
+                .get(at + 1..at + 3)
+                .is_some_and(|digits| digits.iter().all(u8::is_ascii_hexdigit))
+    })
 }
 
 fn is_absolute_http_uri(target: &str) -> bool {
@@ -381,6 +396,25 @@ mod tests {
             assert_eq!(parse(&request[..end]), Ok(Parsed::Partial), "prefix {end}");
         }
         assert!(matches!(parse(request), Ok(Parsed::Complete(_, used)) if used == request.len()));
+    }
+
+    #[test]
+    fn a_percent_sign_must_start_two_hex_digits() {
+        for target in ["/a%20b", "/%C3%A9?q=%2f", "/%aF"] {
+            let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert!(
+                matches!(parse(request.as_bytes()), Ok(Parsed::Complete(..))),
+                "{target}"
+            );
+        }
+        for target in ["/a%zz", "/a%2", "/%", "/?q=%g0", "http://x/%x1"] {
+            let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_eq!(
+                parse(request.as_bytes()),
+                Err(ParseError::BadTarget),
+                "{target}"
+            );
+        }
     }
 
     #[test]
@@ -489,7 +523,7 @@ mod tests {
         #[test]
         fn parse_encode_parse_is_stable(
             method in proptest::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH", "BREW"]),
-            path in proptest::string::string_regex("/[a-z0-9/._~%!$&'()*+,;=:@-]{0,30}(\\?[a-z0-9=&%]{0,20})?").expect("valid regex"),
+            path in proptest::string::string_regex("/([a-z0-9/._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2}){0,30}(\\?([a-z0-9=&]|%[0-9a-f]{2}){0,20})?").expect("valid regex"),
             fields in proptest::collection::vec((token(), proptest::string::string_regex("[ -~]{0,20}").expect("valid regex")), 0..8),
         ) {
             let mut bytes = format!("{method} {path} HTTP/1.1\r\nHost: example.test\r\n").into_bytes();

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """The corpus file format (see README.md here), read from Python.
 
-tests/oracle/h11_diff.py imports it to feed the cases to h11, and .ci/fuzz
-runs it to turn every case into a raw seed for the parse_request fuzz
-target, so the fuzzer starts from every smuggling shape the corpus knows:
+tests/oracle/differential.py imports it to feed the cases to the parser
+oracles, and .ci/fuzz runs it to turn every case into a raw seed for the
+parse_request fuzz target, so the fuzzer starts from every smuggling shape
+the corpus knows:
 
     python3 tests/corpus/corpus.py OUT_DIR
 

@@ -1,0 +1,3 @@
+module groundup/oracle/echo
+
+go 1.22
