@@ -22,6 +22,8 @@
 //! `null` (JSON has no Infinity), and the types posts never hold are written as MongoDB's
 //! relaxed Extended JSON.
 
+use std::cell::Cell;
+
 use bson::raw::{RawBsonRef, RawDocument};
 use bson::{Bson, DateTime};
 
@@ -34,6 +36,46 @@ mod fast {
         DateTime, write_bool, write_date, write_double, write_integer, write_object_id, write_str,
         write_timestamp,
     };
+
+    /// Writes `bytes` as a JSON string when they are UTF-8. Text that is plain ASCII with
+    /// nothing to escape, nearly every name, title and tag, is seen to be so in one pass,
+    /// sixteen bytes at a time, and copied; only the rest is checked as UTF-8 and escaped.
+    fn write_text(bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
+        let plain = plain_prefix(bytes);
+        if plain == bytes.len() {
+            out.push(b'"');
+            out.extend_from_slice(bytes);
+            out.push(b'"');
+        } else {
+            write_str(std::str::from_utf8(bytes).ok()?, out);
+        }
+        Some(())
+    }
+
+    /// How many bytes at the start of `bytes` are ASCII a JSON string holds as they are.
+    fn plain_prefix(bytes: &[u8]) -> usize {
+        let mut at = 0;
+        for block in bytes.chunks_exact(16) {
+            // `|`, not `||`: without the early exit, the compiler tests all sixteen bytes
+            // at once with vector instructions.
+            if block
+                .iter()
+                .fold(false, |any, &byte| any | needs_care(byte))
+            {
+                break;
+            }
+            at += 16;
+        }
+        at + bytes[at..]
+            .iter()
+            .position(|&byte| needs_care(byte))
+            .unwrap_or(bytes.len() - at)
+    }
+
+    /// `"`, `\` and controls are escaped; bytes past ASCII must be checked as UTF-8.
+    fn needs_care(byte: u8) -> bool {
+        (byte < 0x20) | (byte == b'"') | (byte == b'\\') | (byte >= 0x80)
+    }
 
     /// Writes the document that is exactly `bytes` (length, elements, a zero byte).
     pub(super) fn write_document(bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
@@ -71,12 +113,12 @@ mod fast {
             first = false;
             // An array's keys are its indexes, "0", "1", …: JSON leaves them out.
             if container == Container::Object {
-                write_str(if name == "_id" { "id" } else { name }, out);
+                write_text(if name == b"_id" { b"id" } else { name }, out)?;
                 out.push(b':');
             }
             match kind {
                 0x01 => write_double(f64::from_le_bytes(reader.array()?), out),
-                0x02 => write_str(reader.string()?, out),
+                0x02 => write_text(reader.string()?, out)?,
                 0x03 => write_elements(reader.document()?, out, Container::Object)?,
                 0x04 => write_elements(reader.document()?, out, Container::Array)?,
                 0x07 => write_object_id(&reader.array()?, out),
@@ -137,22 +179,23 @@ mod fast {
             usize::try_from(i32::from_le_bytes(self.array()?)).ok()
         }
 
-        /// A name: UTF-8 up to a zero byte.
-        fn cstring(&mut self) -> Option<&'a str> {
+        /// A name: UTF-8 up to a zero byte (checked as it is written).
+        fn cstring(&mut self) -> Option<&'a [u8]> {
             let rest = self.bytes.get(self.at..)?;
             let end = rest.iter().position(|&byte| byte == 0)?;
             self.at += end + 1;
-            std::str::from_utf8(&rest[..end]).ok()
+            Some(&rest[..end])
         }
 
-        /// A string value: its length with the zero byte, the UTF-8, the zero byte.
-        fn string(&mut self) -> Option<&'a str> {
+        /// A string value: its length with the zero byte, the UTF-8 (checked as it is
+        /// written), the zero byte.
+        fn string(&mut self) -> Option<&'a [u8]> {
             let length = self.length()?;
             let with_zero = self.take(length)?;
             let (&0, text) = with_zero.split_last()? else {
                 return None;
             };
-            std::str::from_utf8(text).ok()
+            Some(text)
         }
 
         /// An embedded document's bytes, its length included.
@@ -424,18 +467,14 @@ impl Rfc3339 {
     fn date(&mut self, date: DateTime) {
         const MS_PER_DAY: i64 = 86_400_000;
         let millis = date.timestamp_millis();
-        let (year, month, day) = civil_from_days(millis.div_euclid(MS_PER_DAY));
-        if !(0..=9999).contains(&year) {
+        let Some(calendar_day) = calendar_day(millis.div_euclid(MS_PER_DAY)) else {
             return;
-        }
+        };
         let in_day = millis.rem_euclid(MS_PER_DAY);
         let second = in_day / 1000;
         let fraction = in_day % 1000;
-        self.digits(year, 4);
-        self.push(b'-');
-        self.digits(month, 2);
-        self.push(b'-');
-        self.digits(day, 2);
+        self.text[self.len..self.len + 10].copy_from_slice(&calendar_day);
+        self.len += 10;
         self.push(b'T');
         self.digits(second / 3600, 2);
         self.push(b':');
@@ -452,6 +491,37 @@ impl Rfc3339 {
         }
         self.push(b'Z');
     }
+}
+
+/// `2026-11-24` for a day count from 1970-01-01, or `None` outside years 0 to 9999.
+///
+/// The posts of one list were mostly written on few days, so the last day asked for is
+/// kept, per thread, with its text: the calendar arithmetic runs once per new day, not
+/// once per date.
+fn calendar_day(days: i64) -> Option<[u8; 10]> {
+    thread_local! {
+        static LAST: Cell<(i64, Option<[u8; 10]>)> = const { Cell::new((i64::MIN, None)) };
+    }
+    LAST.with(|last| {
+        let (cached, text) = last.get();
+        if cached == days {
+            return text;
+        }
+        let (year, month, day) = civil_from_days(days);
+        let text = (0..=9999).contains(&year).then(|| {
+            let mut text = Rfc3339::new();
+            text.digits(year, 4);
+            text.push(b'-');
+            text.digits(month, 2);
+            text.push(b'-');
+            text.digits(day, 2);
+            let mut day_text = [0; 10];
+            day_text.copy_from_slice(text.as_bytes());
+            day_text
+        });
+        last.set((days, text));
+        text
+    })
 }
 
 /// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01: Howard

@@ -32,7 +32,7 @@
 //! reads a few pages that the operating system has cached, which takes microseconds. Handing
 //! it to the blocking pool and back would cost two thread switches and wake-ups, several
 //! times the read itself: a cookie-checked request makes three such reads, and with them on
-//! the pool it spent most of its CPU time switching threads. A list is a run of point reads:
+//! the pool it spent most of its CPU time switching threads. A list is a run of such reads:
 //! its cursor keeps one read transaction open and reads the next post off an index each
 //! time it is polled (`find.rs`), so the worker is held for one read at a time. Reading
 //! the list on a blocking thread instead, and handing the posts over in batches, cost two

@@ -161,9 +161,9 @@ impl PostStore for EmbeddedStore {
 }
 
 /// A page read inline as the store's stream of documents: each poll takes the next post
-/// off the walk, one index entry and one point read (the first poll also walks past `skip`
-/// entries, which the API holds to 10 000), so it is always ready and holds the worker for no longer than that; dropping it ends the read
-/// transaction.
+/// off the walk, one index entry and one post (the first poll also walks past `skip`
+/// entries, which the API holds to 10 000), so it is always ready and holds the worker for
+/// no longer than that; dropping it ends the read transaction.
 struct Inline<I>(I);
 
 impl<I: Iterator<Item = Result<RawDocumentBuf, StoreError>> + Unpin> Stream for Inline<I> {
