@@ -146,7 +146,7 @@ impl Snapshot {
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
     ) -> Result<Walk, StoreError> {
-        let mut reader = PostReader::new(posts, sort);
+        let mut reader = PostReader::new(posts, &filter, sort);
         let entries: Entries = match sort {
             PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => {
                 let Some(span) = DateSpan::of(&filter, sort, anchor) else {
@@ -311,15 +311,18 @@ impl Snapshot {
 /// Reads the posts a walk names, in the walk's order.
 ///
 /// The posts table is keyed by id, and an id begins with the second it was made in; the
-/// server makes a post's id as it stamps its date. So in a date-ordered walk the next post
-/// is nearly always the table's next entry in the same direction: the reader keeps a
-/// cursor on the table and takes that entry in one step along a leaf. Only when the id it
-/// is asked for is elsewhere (posts written at once by two servers, an upsert with an old
-/// id) does it move the cursor there, one descent of the tree, as a lookup by id would
-/// cost. A title-ordered walk has no such luck, and looks every post up.
+/// server makes a post's id as it stamps its date. So in a walk of every post by date the
+/// next post is nearly always the table's next entry in the same direction: the reader
+/// keeps a cursor on the table and takes that entry in one step along a leaf. When the id
+/// it is asked for is elsewhere (posts written at once by two servers, an upsert with an
+/// old id), it moves the cursor on to it, one descent of the tree, as a lookup by id would
+/// cost, or looks it up when the cursor is already past it. One author's or one tag's
+/// posts are far apart in the table, and a title order has no link with ids: those walks
+/// look every post up.
 struct PostReader {
     posts: Posts,
-    /// The direction of the walk through the ids: `None` for a title order.
+    /// The direction of a walk of every post by date through the ids; `None` for the
+    /// walks that look every post up.
     descending: Option<bool>,
     cursor: Option<Range<'static, &'static [u8], &'static [u8]>>,
     /// The entry the cursor is on, not taken yet.
@@ -330,10 +333,13 @@ struct PostReader {
 type Guard = AccessGuard<'static, &'static [u8]>;
 
 impl PostReader {
-    fn new(posts: Posts, sort: PostSort) -> Self {
+    fn new(posts: Posts, filter: &PostFilter, sort: PostSort) -> Self {
+        let every_post = filter.author.is_none() && filter.tag.is_none();
         let descending = match sort {
-            PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => Some(sort.descending()),
-            PostSort::TitleAsc => None,
+            PostSort::CreatedAtDesc | PostSort::CreatedAtAsc if every_post => {
+                Some(sort.descending())
+            }
+            _ => None,
         };
         PostReader {
             posts,
@@ -348,14 +354,23 @@ impl PostReader {
         let Some(descending) = self.descending else {
             return self.posts.get(id.as_slice()).map_err(backend);
         };
-        if !matches!(&self.next, Some((next, _)) if *next == id) {
-            let cursor = if descending {
-                self.posts.range::<&[u8]>(..=id.as_slice())
-            } else {
-                self.posts.range::<&[u8]>(id.as_slice()..)
-            };
-            self.cursor = Some(cursor.map_err(backend)?);
-            self.next = self.step(descending)?;
+        match &self.next {
+            Some((next, _)) if *next == id => {}
+            // Behind the cursor, so looked up; the cursor stays where the walk's next
+            // posts are.
+            Some((next, _)) if (id < *next) != descending => {
+                return self.posts.get(id.as_slice()).map_err(backend);
+            }
+            // Further along (or the cursor is spent, or not started): move it there.
+            _ => {
+                let cursor = if descending {
+                    self.posts.range::<&[u8]>(..=id.as_slice())
+                } else {
+                    self.posts.range::<&[u8]>(id.as_slice()..)
+                };
+                self.cursor = Some(cursor.map_err(backend)?);
+                self.next = self.step(descending)?;
+            }
         }
         match self.next.take() {
             Some((next, bytes)) if next == id => {
