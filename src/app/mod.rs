@@ -138,7 +138,7 @@ impl App {
     /// set the memory of ten thousand idle connections. Those handlers allocate anyway; the
     /// plaintext answers (health, echo, the stylesheet) do not, and are not boxed.
     async fn answer(&self, endpoint: Endpoint, request: &Request) -> Response {
-        use api::{accounts, posts};
+        use api::{accounts, openapi, posts};
         use pages::{account, home, posts as post_pages};
         let (app, r) = (self, request);
         match endpoint {
@@ -156,6 +156,7 @@ impl App {
             Endpoint::GetPost => json(Box::pin(posts::get(app, r)).await),
             Endpoint::UpdatePost => json(Box::pin(posts::update(app, r)).await),
             Endpoint::DeletePost => json(Box::pin(posts::delete(app, r)).await),
+            Endpoint::OpenApi => openapi::get(),
             Endpoint::HomePage => page(app, r, Box::pin(home::show(app, r)).await),
             Endpoint::RegisterPage => page(app, r, Box::pin(account::register_form(app, r)).await),
             Endpoint::RegisterForm => page(app, r, Box::pin(account::register(app, r)).await),

@@ -49,6 +49,8 @@ pub enum Endpoint {
     UpdatePost,
     /// `DELETE /api/posts/{id}`
     DeletePost,
+    /// `GET /api/openapi.yaml`: the API's description.
+    OpenApi,
     /// `GET /`: the browser demo's home page.
     HomePage,
     /// `GET /register`: the registration form.
@@ -91,6 +93,7 @@ impl Endpoint {
                 | Endpoint::Echo
                 | Endpoint::ListPosts
                 | Endpoint::GetPost
+                | Endpoint::OpenApi
                 | Endpoint::Stylesheet
         )
     }
@@ -106,7 +109,7 @@ pub enum Routing {
 }
 
 /// The route table: a path, and the endpoint for each method it takes.
-const ROUTES: &[(&str, &[(Method, Endpoint)])] = &[
+pub(crate) const ROUTES: &[(&str, &[(Method, Endpoint)])] = &[
     ("/health", &[(Method::Get, Endpoint::Health)]),
     (
         "/echo",
@@ -123,6 +126,7 @@ const ROUTES: &[(&str, &[(Method, Endpoint)])] = &[
     ("/api/me", &[(Method::Get, Endpoint::Me)]),
     ("/api/logout", &[(Method::Post, Endpoint::Logout)]),
     ("/api/logout-all", &[(Method::Post, Endpoint::LogoutAll)]),
+    ("/api/openapi.yaml", &[(Method::Get, Endpoint::OpenApi)]),
     ("/api/password", &[(Method::Post, Endpoint::ChangePassword)]),
     ("/api/token", &[(Method::Post, Endpoint::IssueToken)]),
     (

@@ -4,6 +4,8 @@
 //!
 //! - [`accounts`]: register, log in, who am I, log out, change the password, tokens.
 //! - [`posts`]: the seed's MongoDB operations over HTTP.
+//! - [`openapi`]: all of the above described in OpenAPI, served.
 
 pub mod accounts;
+pub mod openapi;
 pub mod posts;
