@@ -16,9 +16,8 @@ import base64
 import json
 import socket
 import subprocess
-import time
 
-QUIET = 0.3
+QUIET = 0.5
 CONNECT_TIMEOUT = 5
 
 
