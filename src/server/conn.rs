@@ -45,6 +45,7 @@ use crate::http::{
     Method, ParseError, Parsed, Request, RequestHead, Response, ResponseFraming, Status,
     TrustedProxies, Version, parse_head_into,
 };
+use crate::server::access_log::{self, Answered};
 use crate::server::date;
 use crate::server::service::Service;
 
@@ -100,6 +101,7 @@ pub async fn serve<S: Service>(
         // Room for a typical response head and a small body; a bigger
         // response grows it, and the grown buffer is reused.
         write_buf: Vec::with_capacity(FIRST_READ),
+        written: 0,
         write_time: None,
     };
     connection.run().await;
@@ -121,6 +123,8 @@ struct Connection<S> {
     /// The room the next read gets: from [`FIRST_READ`] up to [`READ_CHUNK`].
     read_room: usize,
     write_buf: Vec<u8>,
+    /// Bytes handed to the socket so far, for the access log.
+    written: u64,
     /// The time the responses in `write_buf` are dated with, read when the
     /// first of them is encoded.
     write_time: Option<SystemTime>,
@@ -335,6 +339,8 @@ impl<S: Service> Connection<S> {
     /// Everything after the head: refuse early, or read the body, call the
     /// service and write its response.
     async fn exchange(&mut self, request: &mut Request) -> Next {
+        // The clock for the access log, read only when it is on.
+        let started = access_log::enabled().then(Instant::now);
         let head = &request.head;
         let checked = if head.expect == Expectation::Unsupported {
             Err(Response::error(
@@ -346,7 +352,7 @@ impl<S: Service> Connection<S> {
         };
         let route = match checked {
             Ok(route) => route,
-            Err(response) => return Box::pin(self.refuse(request, response)).await,
+            Err(response) => return Box::pin(self.refuse(request, response, started)).await,
         };
 
         if head.expect == Expectation::Continue && head.framing != Framing::None {
@@ -370,20 +376,60 @@ impl<S: Service> Connection<S> {
         };
 
         request.trailers = decoder.take_trailers();
-        let head = &request.head;
-        let keep_alive = head.keep_alive;
-        let version = head.version;
-        let head_only = head.method == Method::Head;
         let response = self.service.call(route, request).await;
-        let keep_alive = keep_alive && !self.stopping();
-        self.respond(response, version, head_only, keep_alive).await
+        let keep_alive = request.head.keep_alive && !self.stopping();
+        self.answer(request, response, keep_alive, started).await
+    }
+
+    /// Sends the answer to `request`; with the access log on (`started` is when the
+    /// exchange began), tags it with its request id and logs it.
+    async fn answer(
+        &mut self,
+        request: &Request,
+        response: Response,
+        keep_alive: bool,
+        started: Option<Instant>,
+    ) -> Next {
+        let head = &request.head;
+        let head_only = head.method == Method::Head;
+        let Some(started) = started else {
+            return self
+                .respond(response, head.version, head_only, keep_alive)
+                .await;
+        };
+        let request_id = access_log::request_id(head, self.proxies.is_some());
+        let status = response.status;
+        let response = response.header("x-request-id", request_id.clone());
+        let before = self.queued();
+        let next = self
+            .respond(response, head.version, head_only, keep_alive)
+            .await;
+        access_log::record(&Answered {
+            head,
+            client: &request.client,
+            status,
+            took: started.elapsed(),
+            bytes: self.queued() - before,
+            request_id: &request_id,
+        });
+        next
+    }
+
+    /// Bytes of responses so far: sent, or waiting in `write_buf`.
+    fn queued(&self) -> u64 {
+        self.written + self.write_buf.len() as u64
     }
 
     /// Answers a request whose body we decided not to read. A small body is
     /// read and thrown away so the connection can carry on; a large one, or
     /// one the client is holding back for a `100 Continue` that will never
     /// come, means we close instead.
-    async fn refuse(&mut self, request: &mut Request, response: Response) -> Next {
+    async fn refuse(
+        &mut self,
+        request: &mut Request,
+        response: Response,
+        started: Option<Instant>,
+    ) -> Next {
         let head = &request.head;
         let drainable = match head.framing {
             Framing::None => true,
@@ -395,17 +441,11 @@ impl<S: Service> Connection<S> {
         };
         self.unread_input = !drainable;
         let keep_alive = head.keep_alive && drainable && !self.stopping();
-        let next = self
-            .respond(
-                response,
-                head.version,
-                head.method == Method::Head,
-                keep_alive,
-            )
-            .await;
+        let next = self.answer(request, response, keep_alive, started).await;
         if next != Next::KeepAlive {
             return next;
         }
+        let head = &request.head;
         let drain_limits = Limits {
             max_body_bytes: self.limits.max_drain_bytes,
             ..Limits::clone(&self.limits)
@@ -578,6 +618,7 @@ impl<S: Service> Connection<S> {
             }
             Err(()) => Err(()),
         };
+        self.written += self.write_buf.len() as u64;
         self.write_buf.clear();
         self.write_time = None;
         result

@@ -9,7 +9,9 @@
 //! 3. [`service`]: the seam between the server and the application.
 //! 4. [`stream`]: a response body fed piece by piece from another task.
 //! 5. [`date`]: the `Date` header, formatted once a second.
+//! 6. [`access_log`]: one event per answered request, with its request id.
 
+pub mod access_log;
 pub mod conn;
 pub mod date;
 pub mod listener;

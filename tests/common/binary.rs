@@ -19,6 +19,11 @@ impl ServerProcess {
     /// Starts the binary on the embedded store in `data_dir`, on a free port,
     /// optionally under `ulimit -n descriptors`; returns once it listens.
     pub fn start(data_dir: &Path, descriptors: Option<u32>) -> ServerProcess {
+        ServerProcess::start_with(data_dir, descriptors, &[])
+    }
+
+    /// The same, with `extra` arguments on its command line.
+    pub fn start_with(data_dir: &Path, descriptors: Option<u32>, extra: &[&str]) -> ServerProcess {
         let limit = descriptors.map_or(String::new(), |n| format!("ulimit -n {n} && "));
         let mut child = Command::new("sh")
             .arg("-c")
@@ -27,6 +32,7 @@ impl ServerProcess {
             .args(["--store", "embedded", "--listen", "127.0.0.1:0", "--dev"])
             .arg("--data-dir")
             .arg(data_dir)
+            .args(extra)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -41,8 +47,12 @@ impl ServerProcess {
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 if let Some((_, rest)) = line.split_once("listening on http://") {
-                    let address = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = listening.send(address.parse().ok());
+                    // Up to the first byte an address cannot hold: a space in the text
+                    // log, a quote in the JSON one.
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_hexdigit() || ".:[]".contains(c)))
+                        .unwrap_or(rest.len());
+                    let _ = listening.send(rest[..end].parse().ok());
                 }
                 kept.lock().unwrap().push(line);
             }
