@@ -88,6 +88,19 @@ on_both_stores! {
         assert_eq!(titles(&mut ada, "").await, ["Apricot jam", "Banana bread", "Apple pie"], "newest first");
         assert_eq!(titles(&mut ada, "?author=bob").await, ["Apricot jam"]);
         assert_eq!(titles(&mut ada, "?author=nobody").await, Vec::<String>::new());
+        // The author a post shows, its user id, finds that author's posts too.
+        let shown = ada.request("GET", "/api/posts?author=bob", None).await.json()[0]["author"].clone();
+        let by_id = format!("?author={}", shown.as_str().unwrap());
+        assert_eq!(titles(&mut ada, &by_id).await, ["Apricot jam"]);
+        assert_eq!(titles(&mut ada, "?author=000000000000000000000000").await, Vec::<String>::new());
+        let neither = ada.request("GET", "/api/posts?author=a%20b", None).await;
+        assert_eq!((neither.status, neither.json()["field"].as_str()), (400, Some("author")));
+        // So no username may have an id's shape.
+        let mut carol = fixture.browser();
+        let refused = carol
+            .request("POST", "/api/register", Some(r#"{"username":"6b0f6f6f9a324ca2ed6f7ad6","password":"correct horse battery"}"#))
+            .await;
+        assert_eq!((refused.status, refused.json()["field"].as_str()), (400, Some("username")));
         assert_eq!(titles(&mut ada, "?tag=sweet&sort=title").await, ["Apricot jam", "Banana bread"]);
         assert_eq!(titles(&mut ada, "?title_prefix=Ap&sort=title").await, ["Apple pie", "Apricot jam"]);
         assert_eq!(titles(&mut ada, "?title_prefix=.*").await, Vec::<String>::new(), "a prefix, not a regex");

@@ -103,7 +103,20 @@ fn normalize_username(username: &str) -> Result<String, FieldError> {
             "must be 3 to 32 letters, digits, '_', '-' or '.'",
         ));
     }
+    // `GET /api/posts?author=` takes a username or a user id, and reads 24 hex digits
+    // as an id: an account with such a name could not be found by it.
+    if looks_like_an_id(username) {
+        return Err(FieldError::field(
+            "username",
+            "must not be 24 hex digits, the shape of a user id",
+        ));
+    }
     Ok(username.to_ascii_lowercase())
+}
+
+/// Whether `text` is 24 hex digits, as an id is written in JSON.
+pub fn looks_like_an_id(text: &str) -> bool {
+    text.len() == 24 && text.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 fn normalize_email(email: &str) -> Result<String, FieldError> {

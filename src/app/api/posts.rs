@@ -5,7 +5,7 @@
 //! ```text
 //! POST   /api/posts           {"title",…} or [{…},{…}]  insert_one / insert_many (ordered)
 //!                                                      201 {"id"} + Location, or {"ids":[…]}
-//! GET    /api/posts?author=ada&tag=intro&since=…&until=…&title_prefix=He
+//! GET    /api/posts?author=ada|<user id>&tag=intro&since=…&until=…&title_prefix=He
 //!               &sort=newest|oldest|title&limit=50&skip=0&after=<id>
 //!                                                      find + cursor: a JSON array, streamed
 //! GET    /api/posts/{id}                               find_one; 404; 400 for a malformed id
@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::app::authenticate::{Principal, authenticate};
-use crate::app::credentials::is_username;
+use crate::app::credentials::{is_username, looks_like_an_id};
 use crate::app::fields::{self, FieldError};
 use crate::app::post_json::{self, new_post_fields, update_document};
 use crate::app::reply::{Refused, Reply};
@@ -122,6 +122,7 @@ pub async fn get(app: &App, request: &Request) -> Reply {
 
 /// The list's query parameters, checked.
 struct ListQuery {
+    /// The username in `author=`, when it was one (an id goes straight to the filter).
     author: Option<String>,
     filter: PostFilter,
     options: FindOptions,
@@ -144,13 +145,21 @@ fn parse_list_query(query: &str) -> Result<ListQuery, FieldError> {
         seen.push(name.to_string());
         let value = value.into_owned();
         match name.as_ref() {
-            // Checked like a registration, so what reaches the user lookup
+            // What a post shows as its `author`, the user's id, or a username; a
+            // username is checked like a registration, so what reaches the user lookup
             // is a name some account could have.
+            "author" if looks_like_an_id(&value) => {
+                list.filter.author = Some(
+                    ObjectId::parse_str(&value)
+                        .map_err(|_| FieldError::field("author", "is not a user id"))?,
+                );
+            }
             "author" if is_username(&value) => list.author = Some(value.to_lowercase()),
             "author" => {
                 return Err(FieldError::field(
                     "author",
-                    "is not a username (3 to 32 letters, digits, '_', '-' or '.')",
+                    "is neither a user id (24 hex digits) nor a username (3 to 32 letters, \
+                     digits, '_', '-' or '.')",
                 ));
             }
             "tag" => list.filter.tag = Some(value),
