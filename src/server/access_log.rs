@@ -3,9 +3,9 @@
 //! answer (`X-Request-Id`) and to a proxy's own log.
 //!
 //! ```text
-//! {"timestamp":"…","level":"INFO","target":"access","method":"GET","path":"/api/posts",
-//!  "status":200,"duration_us":84,"bytes":27431,"client":"127.0.0.1",
-//!  "request_id":"5c1f09a2000000000007"}
+//! {"timestamp":"2026-12-02T05:04:05.872469Z","level":"INFO","method":"GET",
+//!  "path":"/api/posts","status":200,"duration_us":84,"bytes":27431,
+//!  "client":"127.0.0.1","request_id":"643e19dd000000000007","target":"access"}
 //! ```
 //!
 //! The events go to tracing under the target `access`: `--log-format json` turns them on
