@@ -33,13 +33,13 @@ use bson::{Bson, DateTime};
 /// path, so what this cannot read costs time, never a wrong answer.
 mod fast {
     use super::{
-        DateTime, write_bool, write_date, write_double, write_integer, write_object_id, write_str,
-        write_timestamp,
+        DateTime, escaped, first_byte, write_bool, write_date, write_double, write_integer,
+        write_object_id, write_str, write_timestamp,
     };
 
     /// Writes `bytes` as a JSON string when they are UTF-8. Text that is plain ASCII with
-    /// nothing to escape, nearly every name, title and tag, is seen to be so in one pass,
-    /// sixteen bytes at a time, and copied; only the rest is checked as UTF-8 and escaped.
+    /// nothing to escape, nearly every name, title and tag, is seen to be so in one pass
+    /// and copied; only the rest is checked as UTF-8 and escaped.
     fn write_text(bytes: &[u8], out: &mut Vec<u8>) -> Option<()> {
         let plain = plain_prefix(bytes);
         if plain == bytes.len() {
@@ -54,27 +54,7 @@ mod fast {
 
     /// How many bytes at the start of `bytes` are ASCII a JSON string holds as they are.
     fn plain_prefix(bytes: &[u8]) -> usize {
-        let mut at = 0;
-        for block in bytes.chunks_exact(16) {
-            // `|`, not `||`: without the early exit, the compiler tests all sixteen bytes
-            // at once with vector instructions.
-            if block
-                .iter()
-                .fold(false, |any, &byte| any | needs_care(byte))
-            {
-                break;
-            }
-            at += 16;
-        }
-        at + bytes[at..]
-            .iter()
-            .position(|&byte| needs_care(byte))
-            .unwrap_or(bytes.len() - at)
-    }
-
-    /// `"`, `\` and controls are escaped; bytes past ASCII must be checked as UTF-8.
-    fn needs_care(byte: u8) -> bool {
-        (byte < 0x20) | (byte == b'"') | (byte == b'\\') | (byte >= 0x80)
+        first_byte(bytes, 0, |byte| escaped(byte) | (byte >= 0x80)).unwrap_or(bytes.len())
     }
 
     /// Writes the document that is exactly `bytes` (length, elements, a zero byte).
@@ -345,8 +325,8 @@ fn write_timestamp(time: u32, increment: u32, out: &mut Vec<u8>) {
 
 /// A JSON string: `"` and `\` escaped, control characters as `\n`-style escapes or
 /// `\u00XX`; everything else, UTF-8 included, copied as it is. Text with nothing to escape
-/// (nearly every title, body and tag) is found so eight bytes at a time, and copied in one
-/// piece.
+/// (nearly every title, body and tag) is found so sixteen bytes at a time, and copied in
+/// one piece.
 fn write_str(text: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = text.as_bytes();
@@ -375,47 +355,29 @@ fn write_str(text: &str, out: &mut Vec<u8>) {
 
 /// Where the first byte at or after `from` that must be escaped is.
 fn next_escaped(bytes: &[u8], from: usize) -> Option<usize> {
+    first_byte(bytes, from, escaped)
+}
+
+/// The bytes a JSON string cannot hold as they are: `"`, a backslash and the controls
+/// below 0x20.
+fn escaped(byte: u8) -> bool {
+    (byte < 0x20) | (byte == b'"') | (byte == b'\\')
+}
+
+/// Where the first byte at or after `from` that `stop` picks is. Sixteen bytes are tested
+/// at a time, folded with `|` rather than `||`: without the early exit, the compiler tests
+/// all sixteen at once with vector instructions.
+fn first_byte(bytes: &[u8], from: usize, stop: impl Fn(u8) -> bool) -> Option<usize> {
     let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        // Eight bytes read as one number; the slice is exactly eight bytes long.
-        let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        if any_escaped(word) {
+    for block in bytes[from..].chunks_exact(16) {
+        if block.iter().fold(false, |any, &byte| any | stop(byte)) {
             break;
         }
-        at += 8;
+        at += 16;
     }
-    let offset = bytes[at..]
-        .iter()
-        .position(|&byte| ESCAPED[usize::from(byte)])?;
+    let offset = bytes[at..].iter().position(|&byte| stop(byte))?;
     Some(at + offset)
 }
-
-/// Whether any of the eight bytes in `word` is `"`, `\` or below 0x20, with the bit tricks
-/// of "Bit Twiddling Hacks" (determine if a word has a byte less than n, or equal to n):
-/// subtracting 1 (or n) from every byte sets a byte's high bit when it was 0 (or less than
-/// n), and `& !word` drops the bytes whose high bit was set to begin with (UTF-8 past ASCII).
-fn any_escaped(word: u64) -> bool {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH_BITS: u64 = u64::from_le_bytes([0x80; 8]);
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word;
-    let control = below(word, 0x20);
-    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
-    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
-    (control | quote | backslash) & HIGH_BITS != 0
-}
-
-/// The bytes a JSON string cannot hold as they are: `"`, `\` and the controls below 0x20.
-const ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = true;
-        byte += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
 
 /// A date as RFC 3339 with the milliseconds BSON keeps, as text.
 pub fn rfc3339(date: DateTime) -> String {
