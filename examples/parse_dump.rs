@@ -59,19 +59,12 @@ fn connection(input: &[u8]) -> Value {
         rest = &rest[used..];
         let mut decoder = BodyDecoder::new(head.framing, &limits);
         let mut body = Vec::new();
-        let mut incomplete = false;
         while !decoder.is_done() {
             match decoder.decode(rest, &mut body) {
-                Ok(0) => {
-                    incomplete = true;
-                    break;
-                }
+                Ok(0) => return finish(requests, json!({ "verdict": "open" })),
                 Ok(taken) => rest = &rest[taken..],
                 Err(error) => return finish(requests, reject(&error)),
             }
-        }
-        if incomplete {
-            break json!({ "verdict": "open" });
         }
         requests.push(json!({
             "method": head.method.as_str(),
