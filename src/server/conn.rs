@@ -101,6 +101,9 @@ pub async fn serve<S: Service>(
         // Room for a typical response head and a small body; a bigger
         // response grows it, and the grown buffer is reused.
         write_buf: Vec::with_capacity(FIRST_READ),
+        // Asked once per connection: tracing's check costs more than the rest of the
+        // access log's work on a request when the log is off.
+        access_log: access_log::enabled(),
         written: 0,
         write_time: None,
     };
@@ -123,6 +126,8 @@ struct Connection<S> {
     /// The room the next read gets: from [`FIRST_READ`] up to [`READ_CHUNK`].
     read_room: usize,
     write_buf: Vec<u8>,
+    /// Whether answers are logged (see [`access_log`]).
+    access_log: bool,
     /// Bytes handed to the socket so far, for the access log.
     written: u64,
     /// The time the responses in `write_buf` are dated with, read when the
@@ -340,7 +345,7 @@ impl<S: Service> Connection<S> {
     /// service and write its response.
     async fn exchange(&mut self, request: &mut Request) -> Next {
         // The clock for the access log, read only when it is on.
-        let started = access_log::enabled().then(Instant::now);
+        let started = self.access_log.then(Instant::now);
         let head = &request.head;
         let checked = if head.expect == Expectation::Unsupported {
             Err(Response::error(
