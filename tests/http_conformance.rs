@@ -256,10 +256,22 @@ async fn unknown_method_is_501_and_keeps_the_connection() {
 }
 
 #[tokio::test]
-async fn trace_is_501() {
+async fn trace_and_query_are_405_with_allow_on_a_known_path_and_404_elsewhere() {
     let server = start().await;
-    let (response, _) = exchange(&server, b"TRACE /echo HTTP/1.1\r\nHost: t\r\n\r\n").await;
-    assert_eq!(response.status, 501);
+    for method in ["TRACE", "QUERY"] {
+        let request = format!("{method} /health HTTP/1.1\r\nHost: t\r\n\r\n");
+        let (response, mut client) = exchange(&server, request.as_bytes()).await;
+        assert_eq!(response.status, 405, "{method}");
+        assert_eq!(
+            response.header("allow"),
+            Some("GET, HEAD, OPTIONS"),
+            "{method}"
+        );
+        client.assert_usable().await;
+        let request = format!("{method} /nothing HTTP/1.1\r\nHost: t\r\n\r\n");
+        let (response, _) = exchange(&server, request.as_bytes()).await;
+        assert_eq!(response.status, 404, "{method}");
+    }
 }
 
 #[tokio::test]

@@ -186,7 +186,7 @@ on_both_stores! {
         let untitled = ada
             .request("PATCH", &format!("/api/posts/{id}?upsert=true"), Some(r#"{"$inc":{"views":1}}"#))
             .await;
-        assert_eq!((untitled.status, untitled.json()["field"].as_str()), (400, Some("title")));
+        assert_eq!((untitled.status, untitled.json()["field"].as_str()), (409, Some("title")));
         let upserted = ada
             .request(
                 "PATCH",
@@ -244,7 +244,7 @@ on_both_stores! {
         ] {
             let refused = patch(&mut ada, &id, update).await;
             let body = refused.json();
-            assert_eq!((refused.status, body["field"].as_str()), (400, Some(field)), "{update}: {body}");
+            assert_eq!((refused.status, body["field"].as_str()), (409, Some(field)), "{update}: {body}");
             let error = body["error"].as_str().unwrap();
             assert!(error.contains(says), "{update}: {error}");
             assert!(!error.contains("ObjectId") && !error.contains(&id), "our words: {error}");
@@ -341,10 +341,18 @@ on_both_stores! {
         assert_eq!(bob.request("DELETE", &format!("/api/posts/{id}"), None).await.status, 403);
         assert_eq!(read(&mut bob, &id).await["title"], "Ada's");
 
+        let options = ada.request("OPTIONS", &format!("/api/posts/{id}"), None).await;
+        assert_eq!((options.status, options.header("allow")), (204, Some("GET, PATCH, DELETE, HEAD, OPTIONS")));
         let deleted = ada.request("DELETE", &format!("/api/posts/{id}"), None).await;
         assert_eq!((deleted.status, deleted.json()["deleted"].as_u64()), (200, Some(1)));
         assert_eq!(ada.request("GET", &format!("/api/posts/{id}"), None).await.status, 404);
         assert_eq!(ada.request("DELETE", &format!("/api/posts/{id}"), None).await.status, 404);
+        assert_eq!(ada.request("OPTIONS", &format!("/api/posts/{id}"), None).await.status, 404, "gone for OPTIONS too");
+        let malformed = ada.request("OPTIONS", "/api/posts/not-an-id", None).await;
+        assert_eq!((malformed.status, malformed.json()["field"].as_str()), (400, Some("id")));
+        // A page after the deleted post: the request is well formed, its starting point is gone.
+        let after = ada.request("GET", &format!("/api/posts?after={id}"), None).await;
+        assert_eq!((after.status, after.json()["field"].as_str()), (404, Some("after")));
     })
 
     cookie_writes_need_origin_or_csrf_token(AppConfig::new().unwrap(), |fixture| {

@@ -1049,16 +1049,16 @@ mod cases {
         assert_eq!(seen, ["p5", "p4", "p3", "p2", "p1"]);
     }
 
-    pub async fn after_unknown_post_is_invalid_query(s: Arc<Store>) {
+    pub async fn after_unknown_post_is_after_post_missing(s: Arc<Store>) {
         insert(&s, Document::new()).await;
         let options = FindOptions {
             after: Some(ObjectId::new()),
             ..Default::default()
         };
         match s.find(PostFilter::default(), options).await {
-            Err(StoreError::InvalidQuery { .. }) => {}
-            Err(other) => panic!("expected InvalidQuery, got {other:?}"),
-            Ok(_) => panic!("expected InvalidQuery, got a cursor"),
+            Err(StoreError::AfterPostMissing { .. }) => {}
+            Err(other) => panic!("expected AfterPostMissing, got {other:?}"),
+            Ok(_) => panic!("expected AfterPostMissing, got a cursor"),
         }
     }
 
@@ -1843,7 +1843,7 @@ conformance! {
     sort_by_title_breaks_ties_by_id,
     skip_and_limit,
     after_pages_without_gaps,
-    after_unknown_post_is_invalid_query,
+    after_unknown_post_is_after_post_missing,
     empty_update_is_invalid,
     unknown_operator_is_invalid,
     dollar_path_is_invalid,

@@ -30,10 +30,11 @@ use serde_json::{Map, Value};
 
 use crate::http::{RequestHead, Response, Status};
 
-/// Why the fields of a body could not be read; becomes a 400 (or 415).
+/// Why the fields of a body could not be read, or what they ask for cannot be done;
+/// becomes a 400 (or 409, 415).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
-    /// 400 or 415.
+    /// 400, or 409 or 415.
     pub status: Status,
     /// The field at fault, when there is one.
     pub field: Option<String>,

@@ -156,6 +156,7 @@ impl App {
             Endpoint::GetPost => json(Box::pin(posts::get(app, r)).await),
             Endpoint::UpdatePost => json(Box::pin(posts::update(app, r)).await),
             Endpoint::DeletePost => json(Box::pin(posts::delete(app, r)).await),
+            Endpoint::PostOptions => json(Box::pin(posts::options(app, r)).await),
             Endpoint::OpenApi => openapi::get(),
             Endpoint::HomePage => page(app, r, Box::pin(home::show(app, r)).await),
             Endpoint::RegisterPage => page(app, r, Box::pin(account::register_form(app, r)).await),

@@ -108,9 +108,9 @@ impl From<SessionError> for Refused {
 }
 
 /// The answer for a store error: 503 while the database is away (the next request tries
-/// again), 409 for a taken unique value, 400 for what the client asked that the store
-/// refused (an update that does not fit the document, an unsafe field name, an `after` that
-/// names no post), 500 otherwise.
+/// again), 409 for a taken unique value or an update that does not fit the stored post,
+/// 404 for an `after` that names no post, 400 for what else the client asked that the
+/// store refused (an unsafe field name), 500 otherwise.
 fn store_failure(error: &StoreError) -> Response {
     match error {
         StoreError::Unavailable(_) => Response::error(
@@ -125,10 +125,19 @@ fn store_failure(error: &StoreError) -> Response {
         StoreError::InvalidDocument { field, reason } => {
             FieldError::field(field, reason.clone()).into_response()
         }
-        StoreError::InvalidQuery { reason } => Response::error(Status::BAD_REQUEST, reason),
-        StoreError::UpdateFailed { path, message, .. } => {
-            FieldError::field(path, message.clone()).into_response()
+        StoreError::AfterPostMissing { .. } => FieldError {
+            status: Status::NOT_FOUND,
+            ..FieldError::field("after", error.to_string())
         }
+        .into_response(),
+        StoreError::InvalidQuery { reason } => Response::error(Status::BAD_REQUEST, reason),
+        // The update is well formed; it is the stored post it meets that it cannot be
+        // applied to (RFC 5789 §2.2: "conflicting state", 409).
+        StoreError::UpdateFailed { path, message, .. } => FieldError {
+            status: Status::CONFLICT,
+            ..FieldError::field(path, message.clone())
+        }
+        .into_response(),
         other => {
             tracing::error!(error = %other, "store failure");
             internal_error()

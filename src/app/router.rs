@@ -7,10 +7,13 @@
 //! - a path not in the table: **404**;
 //! - a path in the table with a method it does not take: **405** with an
 //!   `Allow` field listing the ones it does (RFC 9110 §15.5.6);
-//! - a method the server does not implement at all (`TRACE`, `CONNECT`, an
-//!   unknown token): **501** (RFC 9110 §15.6.2);
+//! - a method the server does not implement for any resource (`CONNECT`,
+//!   which asks for a tunnel, or an unknown token): **501** (RFC 9110
+//!   §15.6.2). `TRACE` and `QUERY` are methods we know and no route takes,
+//!   like `PUT` outside `/echo`: 405 on a known path, 404 elsewhere;
 //! - `OPTIONS` on a path, or `OPTIONS *` for the whole server: **204** with
-//!   `Allow`.
+//!   `Allow`, from the table; a route that lists OPTIONS itself sends it to
+//!   its handler instead (a post's, which is 404 once the post is gone).
 //!
 //! `HEAD` is allowed wherever `GET` is: the connection loop sends the same
 //! head and no body.
@@ -49,6 +52,8 @@ pub enum Endpoint {
     UpdatePost,
     /// `DELETE /api/posts/{id}`
     DeletePost,
+    /// `OPTIONS /api/posts/{id}`: a post's methods, once it is known to exist.
+    PostOptions,
     /// `GET /api/openapi.yaml`: the API's description.
     OpenApi,
     /// `GET /`: the browser demo's home page.
@@ -93,6 +98,7 @@ impl Endpoint {
                 | Endpoint::Echo
                 | Endpoint::ListPosts
                 | Endpoint::GetPost
+                | Endpoint::PostOptions
                 | Endpoint::OpenApi
                 | Endpoint::Stylesheet
         )
@@ -142,6 +148,10 @@ pub(crate) const ROUTES: &[(&str, &[(Method, Endpoint)])] = &[
             (Method::Get, Endpoint::GetPost),
             (Method::Patch, Endpoint::UpdatePost),
             (Method::Delete, Endpoint::DeletePost),
+            // Unlike the other paths, each of which names one resource that is
+            // always there, a post can be absent: its OPTIONS goes to a
+            // handler that looks, so a deleted post is 404 here too.
+            (Method::Options, Endpoint::PostOptions),
         ],
     ),
     // The browser demo's pages.
@@ -208,7 +218,7 @@ fn matches(route: &str, path: &str) -> bool {
 
 /// Routes a request by its method and path.
 pub fn route(method: &Method, path: &str) -> Routing {
-    if matches!(method, Method::Trace | Method::Connect | Method::Other(_)) {
+    if matches!(method, Method::Connect | Method::Other(_)) {
         return Routing::Answered(Response::error(
             Status::NOT_IMPLEMENTED,
             "method not implemented",
@@ -226,11 +236,6 @@ pub fn route(method: &Method, path: &str) -> Routing {
     else {
         return Routing::Answered(Response::error(Status::NOT_FOUND, "no such resource"));
     };
-    if *method == Method::Options {
-        return Routing::Answered(
-            Response::new(Status::NO_CONTENT).header("allow", allow_value(methods)),
-        );
-    }
     // HEAD is GET without the body: the GET endpoint answers it.
     let wanted = if *method == Method::Head {
         &Method::Get
@@ -239,6 +244,7 @@ pub fn route(method: &Method, path: &str) -> Routing {
     };
     match methods.iter().find(|(taken, _)| taken == wanted) {
         Some((_, endpoint)) => Routing::Endpoint(*endpoint),
+        None if *method == Method::Options => Routing::Answered(allowed_methods(methods)),
         None => Routing::Answered(
             Response::error(Status::METHOD_NOT_ALLOWED, "method not allowed here")
                 .header("allow", allow_value(methods)),
@@ -246,10 +252,27 @@ pub fn route(method: &Method, path: &str) -> Routing {
     }
 }
 
+/// The answer to `OPTIONS` on a route: 204 and its `Allow`.
+fn allowed_methods(methods: &[(Method, Endpoint)]) -> Response {
+    Response::new(Status::NO_CONTENT).header("allow", allow_value(methods))
+}
+
+/// The answer to `OPTIONS` on `path`, for a handler that has found its resource there.
+pub(crate) fn options(path: &str) -> Option<Response> {
+    ROUTES
+        .iter()
+        .find(|(route_path, _)| matches(route_path, path))
+        .map(|(_, methods)| allowed_methods(methods))
+}
+
 /// The `Allow` value for one route: its methods, plus HEAD where GET is, plus OPTIONS,
 /// which every route answers.
-fn allow_value(methods: &[(Method, Endpoint)]) -> String {
-    let mut names: Vec<&str> = methods.iter().map(|(method, _)| method.as_str()).collect();
+pub(crate) fn allow_value(methods: &[(Method, Endpoint)]) -> String {
+    let mut names: Vec<&str> = methods
+        .iter()
+        .map(|(method, _)| method.as_str())
+        .filter(|name| *name != "OPTIONS")
+        .collect();
     if methods.iter().any(|(method, _)| *method == Method::Get) {
         names.push("HEAD");
     }

@@ -21,8 +21,12 @@ pub enum Method {
     Options,
     /// `CONNECT`: open a tunnel; a proxy's method, which we do not implement.
     Connect,
-    /// `TRACE`: echo the request; off on most servers, and off here.
+    /// `TRACE`: echo the request back; off on most servers, and taken by no
+    /// route here (405).
     Trace,
+    /// `QUERY`: the IETF's safe, idempotent request with a body (a `GET` whose
+    /// query travels in the body). Known, and taken by no route here (405).
+    Query,
     /// Any other token: syntactically a method, but not one we know (501).
     Other(Box<str>),
 }
@@ -41,6 +45,7 @@ impl Method {
             "OPTIONS" => Method::Options,
             "CONNECT" => Method::Connect,
             "TRACE" => Method::Trace,
+            "QUERY" => Method::Query,
             other => Method::Other(other.into()),
         }
     }
@@ -57,6 +62,7 @@ impl Method {
             Method::Options => "OPTIONS",
             Method::Connect => "CONNECT",
             Method::Trace => "TRACE",
+            Method::Query => "QUERY",
             Method::Other(token) => token,
         }
     }

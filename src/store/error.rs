@@ -14,7 +14,8 @@ use std::fmt;
 /// |---|---|---|
 /// | [`StoreError::Duplicate`] | a unique field is taken | 409 |
 /// | [`StoreError::InvalidUpdate`], [`StoreError::InvalidDocument`], [`StoreError::InvalidQuery`] | the request was malformed; rejected before it reached the data | 400 |
-/// | [`StoreError::UpdateFailed`] | a well-formed update does not fit the stored document | 400 / 422 |
+/// | [`StoreError::AfterPostMissing`] | a page was asked for after a post that is not there | 404 |
+/// | [`StoreError::UpdateFailed`] | a well-formed update does not fit the stored document | 409 |
 /// | [`StoreError::Unavailable`] | the database cannot be reached right now; retry later | 503 |
 /// | [`StoreError::Config`] | start-up configuration is wrong | exit non-zero |
 /// | [`StoreError::Decode`] | a stored document does not fit its model | 500 |
@@ -48,7 +49,16 @@ pub enum StoreError {
         reason: String,
     },
 
-    /// A query cannot run as asked (for example paging after a post that does not exist).
+    /// A page was asked for after a post that does not exist (or no longer does): the
+    /// query is well formed, but the position it starts from is not there.
+    #[error("`after` names post {after}, which does not exist")]
+    AfterPostMissing {
+        /// The id in `after`.
+        after: bson::oid::ObjectId,
+    },
+
+    /// A query cannot run as asked (for example paging after a post that lacks the
+    /// field the page is sorted by).
     #[error("invalid query: {reason}")]
     InvalidQuery {
         /// A sentence for the client.

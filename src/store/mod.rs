@@ -224,7 +224,8 @@ pub trait PostStore {
     ///
     /// # Errors
     ///
-    /// [`StoreError::InvalidQuery`] when [`FindOptions::after`] names a missing post.
+    /// [`StoreError::AfterPostMissing`] when [`FindOptions::after`] names a missing post,
+    /// [`StoreError::InvalidQuery`] when that post lacks the sorted field.
     fn find(
         &self,
         filter: PostFilter,

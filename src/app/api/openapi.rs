@@ -3,7 +3,8 @@
 //!
 //! The description is `docs/openapi.yaml`, compiled into the binary, so what is served is
 //! what the repository holds. The test below holds the file to the route table: every
-//! `/api` path and method the server routes is described, and nothing else is.
+//! `/api` path and method the server routes (HEAD and OPTIONS included) is described, and
+//! nothing else is.
 
 use crate::http::{Response, Status};
 
@@ -23,7 +24,7 @@ pub fn get() -> Response {
 #[cfg(test)]
 mod tests {
     use super::SPEC;
-    use crate::app::router::ROUTES;
+    use crate::app::router::{ROUTES, allow_value};
 
     /// (path, method) for each operation under `paths:`, read from the file's block layout:
     /// a path two spaces in (`  /api/posts:`), its methods four spaces in (`    get:`).
@@ -44,7 +45,8 @@ mod tests {
             } else if let (Some(path), Some(method)) = (
                 &path,
                 line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')),
-            ) && ["get", "post", "put", "patch", "delete"].contains(&method)
+            ) && ["get", "head", "options", "post", "put", "patch", "delete"]
+                .contains(&method)
             {
                 operations.push((path.clone(), method.to_uppercase()));
             }
@@ -59,9 +61,11 @@ mod tests {
             .iter()
             .filter(|(path, _)| path.starts_with("/api/") || *path == "/health")
             .flat_map(|(path, methods)| {
-                methods
-                    .iter()
-                    .map(move |(method, _)| (path.to_string(), method.as_str().to_string()))
+                // Every method the path's `Allow` names, HEAD and OPTIONS included.
+                allow_value(methods)
+                    .split(", ")
+                    .map(|method| (path.to_string(), method.to_string()))
+                    .collect::<Vec<_>>()
             })
             .collect();
         routed.sort();

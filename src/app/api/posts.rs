@@ -34,6 +34,7 @@ use crate::app::credentials::{is_username, looks_like_an_id};
 use crate::app::fields::{self, FieldError};
 use crate::app::post_json::{self, new_post_fields, update_document};
 use crate::app::reply::{Refused, Reply};
+use crate::app::router;
 use crate::app::stored_json;
 use crate::http::{BodyAborted, Request, Response, Status};
 use crate::server::stream;
@@ -113,11 +114,23 @@ pub async fn get(app: &App, request: &Request) -> Reply {
                 .map_err(StoreError::Decode)?;
             Ok(Response::json_bytes(Status::OK, json))
         }
-        None => Err(Refused::with(Response::error(
-            Status::NOT_FOUND,
-            "no such post",
-        ))),
+        None => Err(no_such_post()),
     }
+}
+
+/// `OPTIONS /api/posts/{id}`: the methods a post takes, once it is known to exist.
+/// Answered like `GET` for a malformed id (400) or a missing post (404), so a client
+/// learns from either that there is nothing there to act on.
+pub async fn options(app: &App, request: &Request) -> Reply {
+    let id = post_id(request)?;
+    if app.store.find_one(id).await?.is_none() {
+        return Err(no_such_post());
+    }
+    Ok(router::options(request.head.path()).expect("the router sent this path here"))
+}
+
+fn no_such_post() -> Refused {
+    Refused::with(Response::error(Status::NOT_FOUND, "no such post"))
 }
 
 /// The list's query parameters, checked.
@@ -372,11 +385,17 @@ pub async fn update(app: &App, request: &Request) -> Reply {
             "no such post (use ?upsert=true to create it)",
         )));
     }
+    // The same update applies to a post that exists; only creating one needs a
+    // title. So this is the post's state in conflict with the request (RFC 5789
+    // §2.2: 409), not a malformed request.
     if !exists && !sets(&document, "title") {
-        return Err(FieldError::field(
-            "title",
-            "an upsert must set the title ($set or $setOnInsert)",
-        )
+        return Err(FieldError {
+            status: Status::CONFLICT,
+            ..FieldError::field(
+                "title",
+                "no post has this id, and creating one needs a title ($set or $setOnInsert)",
+            )
+        }
         .into());
     }
     // What only the server writes: the change time, and for an upsert that
@@ -445,10 +464,7 @@ pub async fn delete(app: &App, request: &Request) -> Reply {
     let principal = authenticate(app, request).await?;
     let id = post_id(request)?;
     if !own_post(&app.store, &principal, id).await? {
-        return Err(Refused::with(Response::error(
-            Status::NOT_FOUND,
-            "no such post",
-        )));
+        return Err(no_such_post());
     }
     let deleted = app.store.delete_one(id).await?;
     Ok(Response::json(Status::OK, &json!({ "deleted": deleted })))

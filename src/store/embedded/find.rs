@@ -463,9 +463,7 @@ impl DateSpan {
 /// The sort key and id of the `after` post.
 fn anchor(posts: &Posts, after: ObjectId, sort: PostSort) -> Result<(Bson, ObjectId), StoreError> {
     let field = sort.field();
-    let doc = get_doc(posts, &after.bytes())?.ok_or_else(|| StoreError::InvalidQuery {
-        reason: format!("`after` names post {after}, which does not exist"),
-    })?;
+    let doc = get_doc(posts, &after.bytes())?.ok_or(StoreError::AfterPostMissing { after })?;
     let key = doc
         .get(field)
         .cloned()

@@ -69,9 +69,7 @@ impl PostStore for MongoStore {
                 .projection(doc! { field: 1 })
                 .await
                 .map_err(map_error)?
-                .ok_or_else(|| StoreError::InvalidQuery {
-                    reason: format!("`after` names post {after}, which does not exist"),
-                })?;
+                .ok_or(StoreError::AfterPostMissing { after })?;
             let key = anchor.get(field).ok_or_else(|| StoreError::InvalidQuery {
                 reason: format!("`after` post {after} has no `{field}` to page by"),
             })?;
