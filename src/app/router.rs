@@ -268,10 +268,11 @@ pub(crate) fn options(path: &str) -> Option<Response> {
 /// The `Allow` value for one route: its methods, plus HEAD where GET is, plus OPTIONS,
 /// which every route answers.
 pub(crate) fn allow_value(methods: &[(Method, Endpoint)]) -> String {
+    // A route may list OPTIONS itself (to send it to a handler); it is named once, last.
     let mut names: Vec<&str> = methods
         .iter()
+        .filter(|(method, _)| *method != Method::Options)
         .map(|(method, _)| method.as_str())
-        .filter(|name| *name != "OPTIONS")
         .collect();
     if methods.iter().any(|(method, _)| *method == Method::Get) {
         names.push("HEAD");

@@ -50,16 +50,36 @@ def request(method, path, body=None, headers=None, source="127.0.0.1"):
     return response.status, response.headers, payload
 
 
-def upstreams_since(mark):
-    """The instances that answered the requests logged after `mark` lines of nginx's log."""
+def log_lines():
     with open(os.path.join(WORK, "logs", "access.log")) as log:
-        lines = log.readlines()[mark:]
+        return log.readlines()
+
+
+# nginx writes a request's log line after it has sent the answer, so the line can trail the
+# answer the client has already read. Counting lines therefore waits for them to settle.
+
+
+def upstreams_since(mark, count):
+    """The instances that answered the `count` requests logged after `mark` lines of nginx's
+    log, waiting (a few seconds at most) for their lines to be written."""
+    deadline = time.monotonic() + 5
+    lines = log_lines()[mark:]
+    while len(lines) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+        lines = log_lines()[mark:]
     return [re.search(r"upstream=(\S+)", line).group(1) for line in lines]
 
 
 def log_mark():
-    with open(os.path.join(WORK, "logs", "access.log")) as log:
-        return len(log.readlines())
+    """The log's length once the lines of the requests made so far are in it: no new line for
+    a quarter of a second."""
+    count = len(log_lines())
+    settled = time.monotonic() + 0.25
+    while time.monotonic() < settled:
+        time.sleep(0.02)
+        if (now := len(log_lines())) != count:
+            count, settled = now, time.monotonic() + 0.25
+    return count
 
 
 def expect(condition, what):
@@ -91,7 +111,7 @@ def main():
     for _ in range(4):
         status, _, body = request("GET", "/api/me", headers={"Cookie": cookie})
         expect(status == 200 and json.loads(body)["user"]["username"] == "ada", "signed in")
-    answered = upstreams_since(mark)
+    answered = upstreams_since(mark, 4)
     expect(set(answered) == INSTANCES, f"both instances answered /api/me ({answered})")
 
     # 3.
@@ -101,7 +121,7 @@ def main():
     for _ in range(2):
         status, _, _ = request("GET", "/api/me", headers={"Cookie": cookie})
         expect(status == 401, "after logout, the cookie is refused")
-    expect(set(upstreams_since(mark)) == INSTANCES, "by both instances")
+    expect(set(upstreams_since(mark, 2)) == INSTANCES, "by both instances")
 
     # 4.
     status, _, body = request("POST", "/api/token", {"identifier": "ada", "password": PASSWORD})
@@ -111,7 +131,7 @@ def main():
     for n in range(2):
         status, _, body = request("POST", "/api/posts", {"title": f"post {n}"}, headers=bearer)
         expect(status == 201, f"a post written with the token (got {status}: {body[:200]!r})")
-    expect(set(upstreams_since(mark)) == INSTANCES, "the token works on both instances")
+    expect(set(upstreams_since(mark, 2)) == INSTANCES, "the token works on both instances")
 
     # 5.
     statuses = []
@@ -125,7 +145,7 @@ def main():
         )
         statuses.append(status)
     expect(statuses == [401] * 5 + [429], f"five guesses checked, the sixth refused ({statuses})")
-    expect(set(upstreams_since(mark)) == INSTANCES, "the guesses went to both instances")
+    expect(set(upstreams_since(mark, 6)) == INSTANCES, "the guesses went to both instances")
     logs = ""
     for port in (8081, 8082):
         with open(os.path.join(WORK, "logs", f"groundup-{port}.log")) as log:
