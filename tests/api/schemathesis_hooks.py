@@ -1,9 +1,10 @@
 """Who schemathesis's generated requests are: a schemathesis auth provider.
 
-`tests/api/run` starts a server, registers the two accounts below and points
-schemathesis at it with `SCHEMATHESIS_HOOKS=schemathesis_hooks`. Every case
-then carries credentials the server accepts, so the checks reach past the
-401 into what each operation does:
+`tests/api/run` starts a server and points schemathesis at it with
+`SCHEMATHESIS_HOOKS=schemathesis_hooks`; the first time credentials are
+fetched, the accounts below are registered. Every case then carries
+credentials the server accepts, so the checks reach past the 401 into what
+each operation does:
 
 - the post writes alternate between the two ways in: a bearer token (from
   `POST /api/token`) and the session cookie with its CSRF token, so both
