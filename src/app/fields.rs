@@ -60,6 +60,12 @@ impl FieldError {
         }
     }
 
+    /// The same error answered with another status: 404 or 409 where the request is
+    /// well formed and what it names, or the state it meets, is the trouble.
+    pub fn with_status(self, status: Status) -> FieldError {
+        FieldError { status, ..self }
+    }
+
     /// The JSON error response: `{"error": "...", "field": "..."}`.
     pub fn into_response(self) -> Response {
         let mut body = serde_json::json!({ "error": self.message });
@@ -73,10 +79,7 @@ impl FieldError {
 impl FieldError {
     /// A unique value (username, email) that another account already has: 409.
     pub fn taken(field: &str) -> FieldError {
-        FieldError {
-            status: Status::CONFLICT,
-            ..FieldError::field(field, "is already taken")
-        }
+        FieldError::field(field, "is already taken").with_status(Status::CONFLICT)
     }
 }
 

@@ -125,19 +125,15 @@ fn store_failure(error: &StoreError) -> Response {
         StoreError::InvalidDocument { field, reason } => {
             FieldError::field(field, reason.clone()).into_response()
         }
-        StoreError::AfterPostMissing { .. } => FieldError {
-            status: Status::NOT_FOUND,
-            ..FieldError::field("after", error.to_string())
-        }
-        .into_response(),
+        StoreError::AfterPostMissing { .. } => FieldError::field("after", error.to_string())
+            .with_status(Status::NOT_FOUND)
+            .into_response(),
         StoreError::InvalidQuery { reason } => Response::error(Status::BAD_REQUEST, reason),
         // The update is well formed; it is the stored post it meets that it cannot be
         // applied to (RFC 5789 §2.2: "conflicting state", 409).
-        StoreError::UpdateFailed { path, message, .. } => FieldError {
-            status: Status::CONFLICT,
-            ..FieldError::field(path, message.clone())
-        }
-        .into_response(),
+        StoreError::UpdateFailed { path, message, .. } => FieldError::field(path, message.clone())
+            .with_status(Status::CONFLICT)
+            .into_response(),
         other => {
             tracing::error!(error = %other, "store failure");
             internal_error()

@@ -230,10 +230,7 @@ pub fn route(method: &Method, path: &str) -> Routing {
             Response::new(Status::NO_CONTENT).header("allow", server_allow()),
         );
     }
-    let Some((_, methods)) = ROUTES
-        .iter()
-        .find(|(route_path, _)| matches(route_path, path))
-    else {
+    let Some(methods) = methods_at(path) else {
         return Routing::Answered(Response::error(Status::NOT_FOUND, "no such resource"));
     };
     // HEAD is GET without the body: the GET endpoint answers it.
@@ -252,6 +249,14 @@ pub fn route(method: &Method, path: &str) -> Routing {
     }
 }
 
+/// The methods of the route `path` matches, if any: the first match wins.
+fn methods_at(path: &str) -> Option<&'static [(Method, Endpoint)]> {
+    ROUTES
+        .iter()
+        .find(|(route_path, _)| matches(route_path, path))
+        .map(|(_, methods)| *methods)
+}
+
 /// The answer to `OPTIONS` on a route: 204 and its `Allow`.
 fn allowed_methods(methods: &[(Method, Endpoint)]) -> Response {
     Response::new(Status::NO_CONTENT).header("allow", allow_value(methods))
@@ -259,10 +264,7 @@ fn allowed_methods(methods: &[(Method, Endpoint)]) -> Response {
 
 /// The answer to `OPTIONS` on `path`, for a handler that has found its resource there.
 pub(crate) fn options(path: &str) -> Option<Response> {
-    ROUTES
-        .iter()
-        .find(|(route_path, _)| matches(route_path, path))
-        .map(|(_, methods)| allowed_methods(methods))
+    methods_at(path).map(allowed_methods)
 }
 
 /// The `Allow` value for one route: its methods, plus HEAD where GET is, plus OPTIONS,

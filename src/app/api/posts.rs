@@ -389,13 +389,11 @@ pub async fn update(app: &App, request: &Request) -> Reply {
     // title. So this is the post's state in conflict with the request (RFC 5789
     // §2.2: 409), not a malformed request.
     if !exists && !sets(&document, "title") {
-        return Err(FieldError {
-            status: Status::CONFLICT,
-            ..FieldError::field(
-                "title",
-                "no post has this id, and creating one needs a title ($set or $setOnInsert)",
-            )
-        }
+        return Err(FieldError::field(
+            "title",
+            "no post has this id, and creating one needs a title ($set or $setOnInsert)",
+        )
+        .with_status(Status::CONFLICT)
         .into());
     }
     // What only the server writes: the change time, and for an upsert that
