@@ -28,6 +28,7 @@
 //! client gets our response instead of a TCP reset.
 
 use std::future::Future;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -62,6 +63,11 @@ const READ_CHUNK: usize = 8 * 1024;
 /// Responses pile up in the write buffer while pipelined requests are waiting
 /// to be answered; past this size they are sent anyway.
 const WRITE_BATCH: usize = 64 * 1024;
+
+/// A body at least this long is not copied behind its head in the write buffer: the head
+/// (and whatever responses wait before it) and the body go out together in one vectored
+/// write. A body this size fills a write of its own, so nothing is lost by not batching it.
+const DIRECT_BODY: usize = 16 * 1024;
 
 /// After deciding to close, how long and how much we keep reading (and
 /// discarding) so the client can see our last response. Closing a socket with
@@ -539,6 +545,11 @@ impl<S: Service> Connection<S> {
         if !head_only && framing != ResponseFraming::NoBody {
             match response.body {
                 Body::Empty => {}
+                Body::Full(bytes) if bytes.len() >= DIRECT_BODY => {
+                    if self.flush_with(&bytes).await.is_err() {
+                        return Next::Abort;
+                    }
+                }
                 Body::Full(bytes) => self.write_buf.extend_from_slice(&bytes),
                 Body::Stream(stream) => {
                     let chunked = framing == ResponseFraming::Chunked;
@@ -601,29 +612,42 @@ impl<S: Service> Connection<S> {
 
     /// Writes out everything in `write_buf`, within the write timeout.
     async fn flush(&mut self) -> Result<(), ()> {
-        if self.write_buf.is_empty() {
+        self.flush_with(&[]).await
+    }
+
+    /// Writes out everything in `write_buf` and then `body`, within the write timeout.
+    async fn flush_with(&mut self, body: &[u8]) -> Result<(), ()> {
+        let total = self.write_buf.len() + body.len();
+        if total == 0 {
             return Ok(());
         }
         // Nearly always the socket's send buffer has room and the bytes go
         // out in one write that does not wait. Only a write that has to wait
         // needs the clock and a timer, so those come after the first try.
-        let written = match self.stream.try_write(&self.write_buf) {
+        let pieces = [IoSlice::new(&self.write_buf), IoSlice::new(body)];
+        let written = match self.stream.try_write_vectored(&pieces) {
             Ok(written) => Ok(written),
             Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
             Err(_) => Err(()),
         };
         let result = match written {
-            Ok(written) if written == self.write_buf.len() => Ok(()),
+            Ok(written) if written == total => Ok(()),
             Ok(written) => {
-                let rest = &self.write_buf[written..];
-                match timeout(self.limits.write_timeout, self.stream.write_all(rest)).await {
+                let head = self.write_buf.get(written..).unwrap_or_default();
+                let body = &body[written.saturating_sub(self.write_buf.len())..];
+                let stream = &mut self.stream;
+                let rest = async {
+                    stream.write_all(head).await?;
+                    stream.write_all(body).await
+                };
+                match timeout(self.limits.write_timeout, rest).await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(_)) | Err(_) => Err(()),
                 }
             }
             Err(()) => Err(()),
         };
-        self.written += self.write_buf.len() as u64;
+        self.written += total as u64;
         self.write_buf.clear();
         self.write_time = None;
         result

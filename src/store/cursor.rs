@@ -22,31 +22,40 @@
 //! the consumer beyond one batch, and dropping the cursor early stops both (MongoDB's is
 //! killed on the server by the driver; the embedded one's snapshot is released).
 //!
-//! Documents travel as their BSON bytes ([`RawDocumentBuf`]), as both backends hold them:
-//! [`next`](PostCursor::next) decodes each into a [`Document`] for code that reads fields,
-//! while [`next_raw`](PostCursor::next_raw) hands over the bytes untouched, for a caller that
-//! writes them straight out again (the JSON list, `app::stored_json`) and so never pays for a
-//! document it only passes through.
+//! Documents travel as their BSON bytes, as both backends hold them, and are lent to the
+//! caller rather than handed over: [`next_with`](PostCursor::next_with) calls a closure with
+//! a [`RawDocument`] borrowed from wherever the backend keeps it (for the embedded store, the
+//! page of the file in memory), so a caller that writes each post straight out again (the
+//! JSON list, `app::stored_json`) never copies, allocates or decodes a post it only passes
+//! through. [`next`](PostCursor::next) decodes each into a [`Document`], for code that reads
+//! fields.
 
-use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use bson::{Document, RawDocumentBuf};
-use futures_core::Stream;
+use bson::{Document, RawDocument};
 
 use super::StoreError;
 
 /// Where a cursor's documents come from: each backend wraps its own source (the driver's
-/// cursor, the index walk) as a stream of documents' bytes.
-pub(crate) type Documents = Pin<Box<dyn Stream<Item = Result<RawDocumentBuf, StoreError>> + Send>>;
+/// cursor, the index walk).
+pub(crate) trait Documents: Send {
+    /// Lends the next document to `visit`, or returns `Ready(None)` after the last one.
+    /// `visit` is called exactly when the result is `Ready(Some(Ok(())))`.
+    fn poll_visit(
+        &mut self,
+        context: &mut Context<'_>,
+        visit: &mut dyn FnMut(&RawDocument),
+    ) -> Poll<Option<Result<(), StoreError>>>;
+}
 
 /// Post documents, one at a time: call [`next`](Self::next) until it returns `None`.
 pub struct PostCursor {
-    documents: Documents,
+    documents: Box<dyn Documents>,
 }
 
 impl PostCursor {
     /// A cursor over a backend's documents.
-    pub(crate) fn new(documents: Documents) -> Self {
+    pub(crate) fn new(documents: Box<dyn Documents>) -> Self {
         PostCursor { documents }
     }
 
@@ -58,18 +67,33 @@ impl PostCursor {
     /// [`StoreError::Unavailable`] if the database went away mid-stream); the caller should
     /// stop reading then.
     pub async fn next(&mut self) -> Option<Result<Document, StoreError>> {
-        let raw = self.next_raw().await?;
-        Some(raw.and_then(|raw| {
-            Document::try_from(raw.as_ref()).map_err(|e| StoreError::Decode(e.to_string()))
-        }))
+        let decoded = self
+            .next_with(|raw| Document::try_from(raw).map_err(|e| StoreError::Decode(e.to_string())))
+            .await?;
+        Some(decoded.and_then(|document| document))
     }
 
-    /// The next document as the bytes the backend holds, `None` after the last one.
+    /// What `read` makes of the next document, lent to it as the bytes the backend holds;
+    /// `None` after the last one.
     ///
     /// # Errors
     ///
     /// As for [`next`](Self::next).
-    pub async fn next_raw(&mut self) -> Option<Result<RawDocumentBuf, StoreError>> {
-        std::future::poll_fn(|context| self.documents.as_mut().poll_next(context)).await
+    pub async fn next_with<R>(
+        &mut self,
+        read: impl FnOnce(&RawDocument) -> R,
+    ) -> Option<Result<R, StoreError>> {
+        let mut read = Some(read);
+        let mut result = None;
+        let mut visit = |document: &RawDocument| {
+            result = read.take().map(|read| read(document));
+        };
+        let polled =
+            std::future::poll_fn(|context| self.documents.poll_visit(context, &mut visit)).await;
+        Some(polled?.and_then(|()| {
+            result.ok_or_else(|| {
+                StoreError::Backend("a cursor reported a document it did not lend".into())
+            })
+        }))
     }
 }

@@ -324,16 +324,17 @@ impl Chunk {
     /// Writes posts from `cursor` until the chunk is full or the cursor ends.
     async fn fill(&mut self, cursor: &mut crate::store::PostCursor) -> Result<Filled, StoreError> {
         while self.bytes.len() < CHUNK_BYTES {
-            let Some(document) = cursor.next_raw().await else {
+            let (bytes, started) = (&mut self.bytes, &mut self.started);
+            let written = cursor.next_with(|document| {
+                if std::mem::replace(started, true) {
+                    bytes.push(b',');
+                }
+                stored_json::write_post(document, bytes)
+            });
+            let Some(written) = written.await else {
                 return Ok(Filled::Ended);
             };
-            let document = document?;
-            if self.started {
-                self.bytes.push(b',');
-            }
-            self.started = true;
-            stored_json::write_post(&document, &mut self.bytes)
-                .map_err(|e| StoreError::Decode(e.to_string()))?;
+            written?.map_err(|e| StoreError::Decode(e.to_string()))?;
         }
         Ok(Filled::Full)
     }

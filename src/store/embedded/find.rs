@@ -34,9 +34,10 @@ use std::cmp::Ordering;
 use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{Bson, DateTime, RawDocumentBuf};
+use bson::{Bson, RawDocument};
 use redb::{AccessGuard, Database, Range, ReadOnlyTable, ReadTransaction, ReadableDatabase};
 
 use super::format::POSTS_TABLE;
@@ -45,13 +46,16 @@ use super::post_index::{
     raw,
 };
 use super::{backend, get_doc};
+use crate::store::cursor::Documents;
 use crate::store::query::after_matches;
 use crate::store::{FindOptions, PostFilter, PostSort, StoreError};
 
-/// The posts `options` asks for, as an owned iterator that reads each one when it is
-/// taken: the read transaction lives inside it, so it can be kept across `await`s and each
-/// step is one index entry and one post (see the module docs of
-/// [`embedded`](super) on why reads run inline).
+/// The posts `options` asks for, as a cursor's source that reads each one when it is
+/// taken: the read transaction lives inside it, so it can be kept across `await`s, and each
+/// step is one index entry and one post (the first also walks past `skip` entries, which
+/// the API holds to 10 000). So it is always ready, and holds the worker for no longer than
+/// that (see the module docs of [`embedded`](super) on why reads run inline); dropping it
+/// ends the read transaction.
 ///
 /// # Errors
 ///
@@ -61,21 +65,12 @@ pub(super) fn page(
     db: &Database,
     filter: PostFilter,
     options: &FindOptions,
-) -> Result<impl Iterator<Item = Result<RawDocumentBuf, StoreError>> + Send + 'static, StoreError> {
-    let snapshot = Snapshot::open(db)?;
-    let posts = snapshot.page(Arc::new(filter), options)?;
-    Ok(posts.map(|found| {
-        // A copy of the stored bytes, whose BSON the filter has already walked; nothing is
-        // decoded here.
-        found.and_then(|found| {
-            RawDocumentBuf::from_bytes(found.bytes.value().to_vec())
-                .map_err(|e| StoreError::Decode(e.to_string()))
-        })
-    }))
+) -> Result<Page, StoreError> {
+    Snapshot::open(db)?.page(Arc::new(filter), options)
 }
 
-/// A post the walk found: its sort key, id, and stored bytes (read in place from the
-/// snapshot; only the posts returned are copied out). redb's guards and ranges from a
+/// A post no index holds, read whole and sorted before the walk: its sort key, id, and
+/// stored bytes (read in place from the snapshot). redb's guards and ranges from a
 /// read-only table hold their pages by reference count, so they outlive the table handle.
 struct Found {
     key: Bson,
@@ -83,14 +78,11 @@ struct Found {
     bytes: Guard,
 }
 
-/// Found posts, in order.
-type Walk = Box<dyn Iterator<Item = Result<Found, StoreError>> + Send>;
-
-/// Index entries as (sort key, id), in the order walked.
-type Entries = Box<dyn Iterator<Item = Result<(Bson, Id), StoreError>> + Send>;
+/// Index entries as ids, in the order walked.
+type Entries = Box<dyn Iterator<Item = Result<Id, StoreError>> + Send>;
 
 /// Date-ordered index entries, ascending; walked backwards for newest first.
-type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<(Bson, Id), StoreError>> + Send>;
+type DateEntries = Box<dyn DoubleEndedIterator<Item = Result<Id, StoreError>> + Send>;
 
 /// The posts table, read-only, as a snapshot opens it.
 type Posts = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -108,88 +100,65 @@ impl Snapshot {
 
     /// The page `options` asks for, lazily: each post is read when the caller takes it.
     /// The iterator owns what it reads from, this snapshot included.
-    fn page(
-        self,
-        filter: Arc<PostFilter>,
-        options: &FindOptions,
-    ) -> Result<impl Iterator<Item = Result<Found, StoreError>> + Send + 'static, StoreError> {
+    fn page(self, filter: Arc<PostFilter>, options: &FindOptions) -> Result<Page, StoreError> {
         let sort = options.sort;
         let posts = self.txn.open_table(POSTS_TABLE).map_err(backend)?;
         let anchor = match options.after {
             Some(after) => Some(anchor(&posts, after, sort)?),
             None => None,
         };
-        let merged = Merge {
+        Ok(Page {
             sort,
             unindexed: self
                 .unindexed(&posts, &filter, sort, anchor.as_ref())?
                 .into_iter()
                 .peekable(),
-            indexed: self
-                .indexed(posts, filter, sort, anchor.as_ref())?
-                .peekable(),
-            _snapshot: self,
-        };
-        Ok(Page {
-            posts: merged,
+            peeked: None,
+            indexed: self.indexed(posts, filter, sort, anchor.as_ref())?,
             skip: options.skip.unwrap_or(0),
             left: options.limit.unwrap_or(u64::MAX),
+            _snapshot: self,
         })
     }
 
-    /// The matching posts the order's index holds, in `sort` order, from just past `anchor`,
-    /// read from `posts`, which the walk takes with it.
+    /// The walk of the order's index from just past `anchor`, reading from `posts`, which
+    /// the walk takes with it.
     fn indexed(
         &self,
         posts: Posts,
         filter: Arc<PostFilter>,
         sort: PostSort,
         anchor: Option<&(Bson, ObjectId)>,
-    ) -> Result<Walk, StoreError> {
-        let mut reader = PostReader::new(posts, &filter, sort);
+    ) -> Result<Indexed, StoreError> {
+        let reader = PostReader::new(posts, &filter, sort);
         let entries: Entries = match sort {
             PostSort::CreatedAtDesc | PostSort::CreatedAtAsc => {
-                let Some(span) = DateSpan::of(&filter, sort, anchor) else {
-                    return Ok(Box::new(std::iter::empty()));
-                };
-                let dates = self.dates(&filter, &span)?;
-                if sort.descending() {
-                    Box::new(dates.rev())
-                } else {
-                    dates
+                match DateSpan::of(&filter, sort, anchor) {
+                    Some(span) => {
+                        let dates = self.dates(&filter, &span)?;
+                        if sort.descending() {
+                            Box::new(dates.rev())
+                        } else {
+                            dates
+                        }
+                    }
+                    None => Box::new(std::iter::empty()),
                 }
             }
-            PostSort::TitleAsc => match self.titles(&filter, anchor)? {
-                Some(titles) => titles,
-                None => return Ok(Box::new(std::iter::empty())),
-            },
+            PostSort::TitleAsc => self
+                .titles(&filter, anchor)?
+                .unwrap_or_else(|| Box::new(std::iter::empty())),
         };
-        Ok(Box::new(entries.filter_map(move |entry| {
-            entry
-                .and_then(|(key, id)| {
-                    let bytes = reader.read(id)?.ok_or_else(|| {
-                        StoreError::Backend(format!(
-                            "index entry for post {} without the post",
-                            ObjectId::from_bytes(id)
-                        ))
-                    })?;
-                    let matches = filter.matches(raw(bytes.value())?);
-                    Ok(matches.then(|| Found {
-                        key,
-                        id: ObjectId::from_bytes(id),
-                        bytes,
-                    }))
-                })
-                .transpose()
-        })))
+        Ok(Indexed {
+            entries,
+            reader,
+            filter,
+        })
     }
 
     /// The date-ordered entries within `span`, ascending: one author's or one tag's when
     /// the filter names one, else every post's.
     fn dates(&self, filter: &PostFilter, span: &DateSpan) -> Result<DateEntries, StoreError> {
-        fn date((millis, id): (i64, Id)) -> (Bson, Id) {
-            (Bson::DateTime(DateTime::from_millis(millis)), id)
-        }
         if let Some(author) = filter.author {
             let author = author.bytes();
             let table = self.txn.open_table(POSTS_BY_AUTHOR).map_err(backend)?;
@@ -201,8 +170,8 @@ impl Snapshot {
                 .map_err(backend)?;
             return Ok(Box::new(range.map(|entry| {
                 let (key, _) = entry.map_err(backend)?;
-                let (_, millis, id) = key.value();
-                Ok(date((millis, id)))
+                let (_, _, id) = key.value();
+                Ok(id)
             })));
         }
         if let Some(tag) = filter.tag.as_deref() {
@@ -215,8 +184,8 @@ impl Snapshot {
                 .map_err(backend)?;
             return Ok(Box::new(range.map(|entry| {
                 let (key, _) = entry.map_err(backend)?;
-                let (_, millis, id) = key.value();
-                Ok(date((millis, id)))
+                let (_, _, id) = key.value();
+                Ok(id)
             })));
         }
         let table = self.txn.open_table(POSTS_BY_CREATED).map_err(backend)?;
@@ -225,7 +194,7 @@ impl Snapshot {
             .map_err(backend)?;
         Ok(Box::new(range.map(|entry| {
             let (key, _) = entry.map_err(backend)?;
-            Ok(date(key.value()))
+            Ok(key.value().1)
         })))
     }
 
@@ -253,16 +222,15 @@ impl Snapshot {
             Some(_) => return Ok(None),
         }
         .map_err(backend)?;
-        let entries = range
-            .map(|entry| {
-                let (key, _) = entry.map_err(backend)?;
+        // The walk ends at the first title without the prefix; an error is passed on, and
+        // ends the page.
+        let entries = range.map_while(move |entry| match entry {
+            Ok((key, _)) => {
                 let (title, id) = key.value();
-                Ok((Bson::String(title.to_owned()), id))
-            })
-            .take_while(move |entry: &Result<(Bson, Id), StoreError>| match entry {
-                Ok((Bson::String(title), _)) => title.starts_with(prefix.as_str()),
-                _ => true,
-            });
+                title.starts_with(prefix.as_str()).then_some(Ok(id))
+            }
+            Err(error) => Some(Err(backend(error))),
+        });
         Ok(Some(Box::new(entries)))
     }
 
@@ -473,47 +441,61 @@ fn anchor(posts: &Posts, after: ObjectId, sort: PostSort) -> Result<(Bson, Objec
     Ok((key, after))
 }
 
-/// Two sorted walks as one: the index's, and the few posts no index holds.
-struct Merge {
-    sort: PostSort,
-    indexed: Peekable<Walk>,
-    unindexed: Peekable<std::vec::IntoIter<Found>>,
-    /// The read transaction both walks read from, kept open for as long as they are.
-    _snapshot: Snapshot,
+/// The walk of an order's index: each entry's post read and tested against the whole
+/// filter.
+struct Indexed {
+    entries: Entries,
+    reader: PostReader,
+    filter: Arc<PostFilter>,
 }
 
-impl Iterator for Merge {
-    type Item = Result<Found, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let unindexed_first = match (self.indexed.peek(), self.unindexed.peek()) {
-            (Some(Ok(a)), Some(b)) => {
-                self.sort.order((&b.key, &b.id), (&a.key, &a.id)) == Ordering::Less
+impl Indexed {
+    /// The next matching post: its id and stored bytes.
+    fn next(&mut self) -> Option<Result<(Id, Guard), StoreError>> {
+        loop {
+            let found = self
+                .entries
+                .next()?
+                .and_then(|id| {
+                    let bytes = self.reader.read(id)?.ok_or_else(|| {
+                        StoreError::Backend(format!(
+                            "index entry for post {} without the post",
+                            ObjectId::from_bytes(id)
+                        ))
+                    })?;
+                    let matches = self.filter.matches(raw(bytes.value())?);
+                    Ok(matches.then_some((id, bytes)))
+                })
+                .transpose();
+            if found.is_some() {
+                return found;
             }
-            (Some(_), _) => false,
-            (None, _) => true,
-        };
-        if unindexed_first {
-            self.unindexed.next().map(Ok)
-        } else {
-            self.indexed.next()
         }
     }
 }
 
-/// `skip`, then at most `left` posts; an error ends the walk, skipped or not.
-struct Page<I> {
-    posts: I,
+/// The page a list asks for: two sorted walks as one (the index's, and the few posts no
+/// index holds), `skip` posts passed over, then at most `left` lent out. Each post is lent
+/// in place, as the bytes the snapshot holds: nothing is copied or decoded on the way to
+/// the caller.
+pub(super) struct Page {
+    sort: PostSort,
+    indexed: Indexed,
+    unindexed: Peekable<std::vec::IntoIter<Found>>,
+    /// The index's next post with its sort key, taken from the walk to be compared with the
+    /// next unindexed one; only ever set while there are unindexed posts left.
+    peeked: Option<Result<Found, StoreError>>,
     skip: u64,
     left: u64,
+    /// The read transaction both walks read from, kept open for as long as they are.
+    _snapshot: Snapshot,
 }
 
-impl<I: Iterator<Item = Result<Found, StoreError>>> Iterator for Page<I> {
-    type Item = Result<Found, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl Page {
+    /// The next post of the page; an error ends the walk, skipped or not.
+    fn next(&mut self) -> Option<Result<Guard, StoreError>> {
         while self.left > 0 {
-            let found = self.posts.next()?;
+            let found = self.merged()?;
             if found.is_ok() && self.skip > 0 {
                 self.skip -= 1;
                 continue;
@@ -522,6 +504,56 @@ impl<I: Iterator<Item = Result<Found, StoreError>>> Iterator for Page<I> {
             return Some(found);
         }
         None
+    }
+
+    /// The next post in the order: the index's, or an unindexed one that sorts before it.
+    fn merged(&mut self) -> Option<Result<Guard, StoreError>> {
+        if self.peeked.is_none() && self.unindexed.peek().is_none() {
+            // Nearly always: every post is in the index, and no key needs reading.
+            return self
+                .indexed
+                .next()
+                .map(|found| found.map(|(_, bytes)| bytes));
+        }
+        if self.peeked.is_none() {
+            let field = self.sort.field();
+            self.peeked = self.indexed.next().map(|found| {
+                let (id, bytes) = found?;
+                Ok(Found {
+                    key: sort_key(raw(bytes.value())?, field)?,
+                    id: ObjectId::from_bytes(id),
+                    bytes,
+                })
+            });
+        }
+        let unindexed_first = match (&self.peeked, self.unindexed.peek()) {
+            (Some(Ok(a)), Some(b)) => {
+                self.sort.order((&b.key, &b.id), (&a.key, &a.id)) == Ordering::Less
+            }
+            (Some(_), _) => false,
+            (None, _) => true,
+        };
+        if unindexed_first {
+            self.unindexed.next().map(|found| Ok(found.bytes))
+        } else {
+            self.peeked
+                .take()
+                .map(|found| found.map(|found| found.bytes))
+        }
+    }
+}
+
+impl Documents for Page {
+    fn poll_visit(
+        &mut self,
+        _: &mut Context<'_>,
+        visit: &mut dyn FnMut(&RawDocument),
+    ) -> Poll<Option<Result<(), StoreError>>> {
+        Poll::Ready(self.next().map(|found| {
+            // The filter has already walked these bytes as BSON; nothing is decoded here.
+            visit(raw(found?.value())?);
+            Ok(())
+        }))
     }
 }
 

@@ -2,13 +2,10 @@
 //! write ([`post_index`](super::post_index)), and lists read through them
 //! ([`find`](super::find)).
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
+use bson::Document;
 use bson::oid::ObjectId;
-use bson::{Document, RawDocumentBuf};
-use futures_core::Stream;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::find;
@@ -64,8 +61,9 @@ impl PostStore for EmbeddedStore {
         filter: PostFilter,
         options: FindOptions,
     ) -> Result<PostCursor, StoreError> {
-        let page = find::page(&self.db, filter, &options)?;
-        Ok(PostCursor::new(Box::pin(Inline(page))))
+        Ok(PostCursor::new(Box::new(find::page(
+            &self.db, filter, &options,
+        )?)))
     }
 
     async fn update_one(
@@ -157,19 +155,5 @@ impl PostStore for EmbeddedStore {
             Ok(deleted)
         })
         .await
-    }
-}
-
-/// A page read inline as the store's stream of documents: each poll takes the next post
-/// off the walk, one index entry and one post (the first poll also walks past `skip`
-/// entries, which the API holds to 10 000), so it is always ready and holds the worker for
-/// no longer than that; dropping it ends the read transaction.
-struct Inline<I>(I);
-
-impl<I: Iterator<Item = Result<RawDocumentBuf, StoreError>> + Unpin> Stream for Inline<I> {
-    type Item = Result<RawDocumentBuf, StoreError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(self.0.next())
     }
 }

@@ -4,11 +4,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bson::oid::ObjectId;
-use bson::{Bson, Document, RawDocumentBuf, doc};
+use bson::{Bson, Document, RawDocument, RawDocumentBuf, doc};
 use futures_core::Stream;
 
 use super::{MongoStore, map_error};
-use crate::store::cursor::PostCursor;
+use crate::store::cursor::{Documents, PostCursor};
 use crate::store::query::after_to_mongo;
 use crate::store::update_engine::{self, Moment, StampClock};
 use crate::store::{
@@ -92,7 +92,7 @@ impl PostStore for MongoStore {
             find = find.limit(limit);
         }
         let cursor = find.await.map_err(map_error)?;
-        Ok(PostCursor::new(Box::pin(Batches(cursor))))
+        Ok(PostCursor::new(Box::new(Batches(cursor))))
     }
 
     async fn update_one(
@@ -225,12 +225,18 @@ fn out_of_range() -> StoreError {
 /// it early kills the cursor on the server.
 struct Batches(mongodb::Cursor<RawDocumentBuf>);
 
-impl Stream for Batches {
-    type Item = Result<RawDocumentBuf, StoreError>;
-
-    fn poll_next(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.0)
-            .poll_next(context)
-            .map(|next| next.map(|item| item.map_err(map_error)))
+impl Documents for Batches {
+    fn poll_visit(
+        &mut self,
+        context: &mut Context<'_>,
+        visit: &mut dyn FnMut(&RawDocument),
+    ) -> Poll<Option<Result<(), StoreError>>> {
+        Pin::new(&mut self.0).poll_next(context).map(|next| {
+            next.map(|item| {
+                let document = item.map_err(map_error)?;
+                visit(&document);
+                Ok(())
+            })
+        })
     }
 }
